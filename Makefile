@@ -1,0 +1,48 @@
+# The front door for people and pipelines; CMake does the building.
+#   make            configure and build (Release) into build/
+#   make deps       install missing Debian packages (apt-get as root)
+#   make test       deps + build + every test through ctest
+#   make asan-test  the same under AddressSanitizer + UBSan in build-asan/
+#   make demo       deps + build + the demo pipeline on pipelines/demo/docs
+#   make format     clang-format over the tree
+
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+SOURCES = $(shell git ls-files '*.c' '*.h' '*.cpp' 2>/dev/null)
+# Leaks inside the OpenMP runtime and OpenBLAS's thread pool are theirs, not ours.
+SAN_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+          LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+          UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+.PHONY: all build deps test asan-test demo format clean
+
+all: build
+
+build/CMakeCache.txt:
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
+
+build: build/CMakeCache.txt
+	cmake --build build -j $(JOBS)
+
+deps:
+	@bash scripts/deps.sh
+
+test: deps
+	$(MAKE) build
+	ctest --test-dir build --output-on-failure -j $(JOBS)
+
+build-asan/CMakeCache.txt:
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DRK_SANITIZE=ON
+
+asan-test: deps build-asan/CMakeCache.txt
+	cmake --build build-asan -j $(JOBS)
+	$(SAN_ENV) ctest --test-dir build-asan --output-on-failure -j $(JOBS)
+
+demo: deps
+	$(MAKE) build
+	bash pipelines/demo/run.sh build/bin build/demo
+
+format:
+	clang-format -i $(SOURCES)
+
+clean:
+	rm -rf build build-asan

@@ -1,0 +1,24 @@
+/* json.h — JSON through jansson: parsing with errors that name the input and
+ * place, and the one-line output of --json. Everything else uses jansson's
+ * own API on the json_t values these return. */
+#ifndef RAFTKIT_JSON_H
+#define RAFTKIT_JSON_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "raftkit/status.h"
+
+/* Parses n bytes of JSON text. On failure the message reads
+ * "WHAT: line L, column C: cause". *out is a new reference (json_decref it). */
+rk_status rk_json_parse(const char *text, size_t n, const char *what, json_t **out, rk_error *err);
+
+/* Writes v compactly on one line followed by '\n' (JSON Lines); keys keep
+ * their insertion order so output is stable. Returns 0 or -1 on write error. */
+int rk_json_print_line(FILE *f, const json_t *v);
+
+/* Compact text of v; the caller frees it. NULL when out of memory. */
+char *rk_json_text(const json_t *v);
+
+#endif

@@ -1,0 +1,686 @@
+/* kb.c — the KB on LMDB: named databases, records, transactions, map growth.
+ *
+ * Record layouts (little-endian, packed, read with memcpy because LMDB only
+ * aligns values to 2 bytes):
+ *   docs    u8 version=1 | u64 hash.lo | u64 hash.hi | u64 size | i64 mtime |
+ *           u64 first_chunk | u32 nchunks | u32 uri_len | u32 title_len |
+ *           uri NUL | title NUL
+ *   chunks  u8 version=1 | u64 doc_id | u32 ordinal | u32 ntokens | u64 start |
+ *           u64 end | u32 text_len | text NUL
+ *   chunk_hash  key: u64 lo | u64 hi -> value: u64 chunk id
+ *   vectors     key: u64 chunk id -> float32[dim]
+ *   faiss, embedder  key: name NUL u32 big-endian piece -> bytes
+ *   meta    key: string -> JSON text. "schema" -> {"version": N};
+ *           "counters" -> {"next_doc_id", "next_chunk_id", "generation"}. */
+#include "raftkit/kb.h"
+
+#include <errno.h>
+#include <lmdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <dirent.h>
+
+#include "raftkit/json.h"
+
+enum { DB_META, DB_DOCS, DB_DOC_URI, DB_CHUNKS, DB_CHUNK_HASH, DB_VECTORS, DB_FAISS, DB_EMBEDDER, DB_COUNT };
+static const char *const db_names[DB_COUNT] = {"meta",       "docs",    "doc_uri", "chunks",
+                                               "chunk_hash", "vectors", "faiss",   "embedder"};
+static const unsigned db_flags[DB_COUNT] = {0, MDB_INTEGERKEY, 0, MDB_INTEGERKEY, 0, MDB_INTEGERKEY, 0, 0};
+
+enum { DOC_HDR = 1 + 8 * 6 + 4 * 3, CHUNK_HDR = 1 + 8 + 4 + 4 + 8 + 8 + 4, RECORD_V1 = 1 };
+
+static size_t g_piece_size = (size_t)64 << 20;
+void rk_kb_set_blob_piece_size(size_t bytes) { g_piece_size = bytes ? bytes : (size_t)64 << 20; }
+
+struct rk_kb {
+    MDB_env *env;
+    MDB_dbi dbi[DB_COUNT];
+    char *path;
+    int readonly;
+};
+
+struct rk_kb_txn {
+    rk_kb *kb;
+    MDB_txn *txn;
+    int map_full; /* an LMDB call hit MDB_MAP_FULL: rk_kb_write grows and retries */
+    int counters_loaded, counters_dirty;
+    uint64_t next_doc, next_chunk, generation;
+};
+
+/* Turns an LMDB code into a status and message; remembers a full map. */
+static rk_status db_fail(rk_kb_txn *t, int rc, rk_error *err, const char *what) {
+    if (rc == MDB_MAP_FULL && t) t->map_full = 1;
+    return rk_fail(err, RK_EDB, "%s: %s: %s", t ? t->kb->path : "KB", what, mdb_strerror(rc));
+}
+
+static void put_u32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
+static void put_u64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
+static uint32_t get_u32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+static uint64_t get_u64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+
+static MDB_val idkey(size_t *id) { return (MDB_val){sizeof *id, id}; }
+
+/* ---- open / close ---- */
+
+static rk_status check_dir(const char *path, rk_kb_mode mode, rk_error *err) {
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        if (errno != ENOENT) return rk_fail(err, RK_EIO, "%s: %s", path, strerror(errno));
+        if (mode != RK_KB_CREATE) return rk_fail(err, RK_ENOTFOUND, "%s: no such KB directory", path);
+        if (mkdir(path, 0777) != 0) return rk_fail(err, RK_EIO, "%s: cannot create: %s", path, strerror(errno));
+        return RK_OK;
+    }
+    if (!S_ISDIR(st.st_mode)) return rk_fail(err, RK_ENOTKB, "%s: not a raftkit KB (not a directory)", path);
+    char data[4096];
+    snprintf(data, sizeof data, "%s/data.mdb", path);
+    if (stat(data, &st) == 0) return RK_OK;
+    if (mode != RK_KB_CREATE) return rk_fail(err, RK_ENOTKB, "%s: not a raftkit KB (no data.mdb)", path);
+    DIR *d = opendir(path);
+    if (!d) return rk_fail(err, RK_EIO, "%s: %s", path, strerror(errno));
+    struct dirent *e;
+    int empty = 1;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) empty = 0;
+    closedir(d);
+    if (!empty)
+        return rk_fail(err, RK_ENOTKB, "%s: not a raftkit KB and not empty; refusing to create a KB in it", path);
+    return RK_OK;
+}
+
+static rk_status txn_begin(rk_kb *kb, unsigned flags, MDB_txn **out, rk_error *err) {
+    int rc = mdb_txn_begin(kb->env, NULL, flags, out);
+    if (rc == MDB_MAP_RESIZED) { /* another process grew the map: adopt its size */
+        mdb_env_set_mapsize(kb->env, 0);
+        rc = mdb_txn_begin(kb->env, NULL, flags, out);
+    }
+    if (rc) return rk_fail(err, RK_EDB, "%s: cannot begin a transaction: %s", kb->path, mdb_strerror(rc));
+    return RK_OK;
+}
+
+/* Opens (creating when allowed) the named dbs, and checks or writes the schema. */
+static rk_status open_dbs(rk_kb *kb, rk_kb_mode mode, rk_error *err) {
+    MDB_txn *txn;
+    rk_status s = txn_begin(kb, kb->readonly ? MDB_RDONLY : 0, &txn, err);
+    if (s) return s;
+    MDB_dbi meta;
+    int rc = mdb_dbi_open(txn, "meta", kb->readonly ? 0 : MDB_CREATE, &meta);
+    if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE) {
+        mdb_txn_abort(txn);
+        return rk_fail(err, RK_ENOTKB, "%s: not a raftkit KB (an LMDB environment without raftkit's tables)", kb->path);
+    }
+    if (rc) goto dbfail;
+    MDB_val k = {6, "schema"}, v;
+    rc = mdb_get(txn, meta, &k, &v);
+    if (rc == MDB_NOTFOUND) {
+        MDB_stat st;
+        mdb_stat(txn, meta, &st);
+        if (mode != RK_KB_CREATE || st.ms_entries != 0) {
+            mdb_txn_abort(txn);
+            return rk_fail(err, RK_ENOTKB, "%s: not a raftkit KB (no schema record)", kb->path);
+        }
+        char text[64];
+        int len = snprintf(text, sizeof text, "{\"version\":%d}", RK_KB_SCHEMA);
+        v = (MDB_val){(size_t)len, text};
+        if ((rc = mdb_put(txn, meta, &k, &v, 0))) goto dbfail;
+    } else if (rc) {
+        goto dbfail;
+    } else {
+        json_t *j;
+        if (rk_json_parse(v.mv_data, v.mv_size, "schema record", &j, err)) {
+            mdb_txn_abort(txn);
+            return rk_fail_prefix(err, "%s: not a raftkit KB", kb->path);
+        }
+        json_int_t version = json_integer_value(json_object_get(j, "version"));
+        json_decref(j);
+        if (version > RK_KB_SCHEMA) {
+            mdb_txn_abort(txn);
+            return rk_fail(err, RK_EVERSION,
+                           "%s: KB schema %lld was written by a newer raftkit (this one reads up to %d); upgrade raftkit",
+                           kb->path, (long long)version, RK_KB_SCHEMA);
+        }
+    }
+    for (int i = 0; i < DB_COUNT; i++) {
+        rc = mdb_dbi_open(txn, db_names[i], db_flags[i] | (kb->readonly ? 0 : MDB_CREATE), &kb->dbi[i]);
+        if (rc) goto dbfail;
+    }
+    if ((rc = mdb_txn_commit(txn))) return rk_fail(err, RK_EDB, "%s: %s", kb->path, mdb_strerror(rc));
+    return RK_OK;
+dbfail:
+    mdb_txn_abort(txn);
+    return rk_fail(err, RK_EDB, "%s: %s", kb->path, mdb_strerror(rc));
+}
+
+rk_status rk_kb_open(const char *path, rk_kb_mode mode, size_t initial_map_size, rk_kb **out,
+                     rk_error *err) {
+    *out = NULL;
+    rk_status s = check_dir(path, mode, err);
+    if (s) return s;
+    rk_kb *kb = calloc(1, sizeof *kb);
+    if (!kb || !(kb->path = strdup(path))) {
+        free(kb);
+        return rk_fail(err, RK_ENOMEM, "out of memory");
+    }
+    kb->readonly = mode == RK_KB_READONLY;
+    int rc = mdb_env_create(&kb->env);
+    if (!rc) rc = mdb_env_set_maxdbs(kb->env, DB_COUNT + 1);
+    if (!rc) rc = mdb_env_set_mapsize(kb->env, initial_map_size ? initial_map_size : (size_t)64 << 20);
+    if (!rc) rc = mdb_env_open(kb->env, path, kb->readonly ? MDB_RDONLY : 0, 0666);
+    if (rc) {
+        if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH)
+            s = rk_fail(err, RK_ENOTKB, "%s: not a raftkit KB (data.mdb: %s)", path, mdb_strerror(rc));
+        else
+            s = rk_fail(err, RK_EDB, "%s: cannot open KB: %s", path, mdb_strerror(rc));
+        rk_kb_close(kb);
+        return s;
+    }
+    if ((s = open_dbs(kb, mode, err))) {
+        rk_kb_close(kb);
+        return s;
+    }
+    *out = kb;
+    return RK_OK;
+}
+
+void rk_kb_close(rk_kb *kb) {
+    if (!kb) return;
+    if (kb->env) mdb_env_close(kb->env);
+    free(kb->path);
+    free(kb);
+}
+
+const char *rk_kb_path(const rk_kb *kb) { return kb->path; }
+const char *rk_kb_txn_path(const rk_kb_txn *t) { return t->kb->path; }
+
+/* ---- transactions ---- */
+
+rk_status rk_kb_read_begin(rk_kb *kb, rk_kb_txn **out, rk_error *err) {
+    rk_kb_txn *t = calloc(1, sizeof *t);
+    if (!t) return rk_fail(err, RK_ENOMEM, "out of memory");
+    t->kb = kb;
+    rk_status s = txn_begin(kb, MDB_RDONLY, &t->txn, err);
+    if (s) {
+        free(t);
+        return s;
+    }
+    *out = t;
+    return RK_OK;
+}
+
+void rk_kb_read_end(rk_kb_txn *t) {
+    if (!t) return;
+    mdb_txn_abort(t->txn);
+    free(t);
+}
+
+static rk_status load_counters(rk_kb_txn *t, rk_error *err) {
+    if (t->counters_loaded) return RK_OK;
+    json_t *j;
+    rk_status s = rk_kb_meta_get(t, "counters", &j, err);
+    if (s == RK_ENOTFOUND) {
+        t->next_doc = t->next_chunk = 1; /* 0 means "none" in rk_doc.id */
+        t->generation = 0;
+    } else if (s) {
+        return s;
+    } else {
+        t->next_doc = (uint64_t)json_integer_value(json_object_get(j, "next_doc_id"));
+        t->next_chunk = (uint64_t)json_integer_value(json_object_get(j, "next_chunk_id"));
+        t->generation = (uint64_t)json_integer_value(json_object_get(j, "generation"));
+        json_decref(j);
+        if (!t->next_doc || !t->next_chunk)
+            return rk_fail(err, RK_EFORMAT, "%s: meta \"counters\" is damaged", t->kb->path);
+    }
+    t->counters_loaded = 1;
+    return RK_OK;
+}
+
+/* Marks a change to docs or chunks: the generation rises once per transaction. */
+static rk_status touch(rk_kb_txn *t, rk_error *err) {
+    rk_status s = load_counters(t, err);
+    if (s) return s;
+    if (!t->counters_dirty) t->generation++;
+    t->counters_dirty = 1;
+    return RK_OK;
+}
+
+static rk_status save_counters(rk_kb_txn *t, rk_error *err) {
+    if (!t->counters_dirty) return RK_OK;
+    json_t *j = json_pack("{sIsIsI}", "next_doc_id", (json_int_t)t->next_doc, "next_chunk_id",
+                          (json_int_t)t->next_chunk, "generation", (json_int_t)t->generation);
+    if (!j) return rk_fail(err, RK_ENOMEM, "out of memory");
+    rk_status s = rk_kb_meta_put(t, "counters", j, err);
+    json_decref(j);
+    return s;
+}
+
+rk_status rk_kb_write(rk_kb *kb, rk_kb_write_fn fn, void *ctx, rk_error *err) {
+    if (kb->readonly) return rk_fail(err, RK_EINVAL, "%s: KB opened read-only", kb->path);
+    for (;;) {
+        rk_kb_txn t = {.kb = kb};
+        rk_status s = txn_begin(kb, 0, &t.txn, err);
+        if (s) return s;
+        s = fn(&t, ctx, err);
+        if (!s) s = save_counters(&t, err);
+        if (!s) {
+            int rc = mdb_txn_commit(t.txn);
+            if (!rc) return RK_OK;
+            s = db_fail(&t, rc, err, "commit");
+        } else {
+            mdb_txn_abort(t.txn);
+        }
+        if (!t.map_full) return s;
+        MDB_envinfo info;
+        mdb_env_info(kb->env, &info);
+        int rc = mdb_env_set_mapsize(kb->env, info.me_mapsize * 2);
+        if (rc) return rk_fail(err, RK_EDB, "%s: cannot grow the map: %s", kb->path, mdb_strerror(rc));
+    }
+}
+
+/* ---- meta ---- */
+
+rk_status rk_kb_meta_get(rk_kb_txn *t, const char *key, json_t **out, rk_error *err) {
+    MDB_val k = {strlen(key), (void *)key}, v;
+    int rc = mdb_get(t->txn, t->kb->dbi[DB_META], &k, &v);
+    if (rc == MDB_NOTFOUND) return rk_fail(err, RK_ENOTFOUND, "%s: no meta \"%s\"", t->kb->path, key);
+    if (rc) return db_fail(t, rc, err, "meta");
+    char what[300];
+    snprintf(what, sizeof what, "%s: meta \"%s\"", t->kb->path, key);
+    return rk_json_parse(v.mv_data, v.mv_size, what, out, err);
+}
+
+rk_status rk_kb_meta_put(rk_kb_txn *t, const char *key, const json_t *value, rk_error *err) {
+    char *text = rk_json_text(value);
+    if (!text) return rk_fail(err, RK_ENOMEM, "out of memory");
+    MDB_val k = {strlen(key), (void *)key}, v = {strlen(text), text};
+    int rc = mdb_put(t->txn, t->kb->dbi[DB_META], &k, &v, 0);
+    free(text);
+    return rc ? db_fail(t, rc, err, "meta") : RK_OK;
+}
+
+rk_status rk_kb_meta_delete(rk_kb_txn *t, const char *key, rk_error *err) {
+    MDB_val k = {strlen(key), (void *)key};
+    int rc = mdb_del(t->txn, t->kb->dbi[DB_META], &k, NULL);
+    return rc && rc != MDB_NOTFOUND ? db_fail(t, rc, err, "meta") : RK_OK;
+}
+
+rk_status rk_kb_meta_foreach(rk_kb_txn *t, const char *prefix,
+                             rk_status (*fn)(const char *key, json_t *value, void *ctx, rk_error *err),
+                             void *ctx, rk_error *err) {
+    MDB_cursor *c;
+    int rc = mdb_cursor_open(t->txn, t->kb->dbi[DB_META], &c);
+    if (rc) return db_fail(t, rc, err, "meta");
+    size_t plen = strlen(prefix);
+    MDB_val k = {plen, (void *)prefix}, v;
+    rk_status s = RK_OK;
+    for (rc = mdb_cursor_get(c, &k, &v, plen ? MDB_SET_RANGE : MDB_FIRST); !rc;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen)) break;
+        char key[512];
+        snprintf(key, sizeof key, "%.*s", (int)k.mv_size, (const char *)k.mv_data);
+        json_t *j;
+        if ((s = rk_json_parse(v.mv_data, v.mv_size, key, &j, err))) break;
+        s = fn(key, j, ctx, err);
+        json_decref(j);
+        if (s) break;
+    }
+    mdb_cursor_close(c);
+    if (!s && rc && rc != MDB_NOTFOUND) s = db_fail(t, rc, err, "meta");
+    return s;
+}
+
+rk_status rk_kb_generation(rk_kb_txn *t, uint64_t *out, rk_error *err) {
+    rk_status s = load_counters(t, err);
+    if (!s) *out = t->generation;
+    return s;
+}
+
+/* ---- documents ---- */
+
+static rk_status doc_decode(rk_kb_txn *t, uint64_t id, MDB_val v, rk_doc *d, rk_error *err) {
+    const uint8_t *p = v.mv_data;
+    if (v.mv_size < DOC_HDR || p[0] != RECORD_V1) goto bad;
+    uint32_t ulen = get_u32(p + 53), tlen = get_u32(p + 57);
+    if (v.mv_size != DOC_HDR + (size_t)ulen + 1 + tlen + 1) goto bad;
+    *d = (rk_doc){.id = id,
+                  .hash = {get_u64(p + 1), get_u64(p + 9)},
+                  .size = get_u64(p + 17),
+                  .mtime = (int64_t)get_u64(p + 25),
+                  .first_chunk = get_u64(p + 33),
+                  .nchunks = get_u32(p + 41),
+                  .uri = (const char *)p + DOC_HDR,
+                  .title = (const char *)p + DOC_HDR + ulen + 1};
+    return RK_OK;
+bad:
+    return rk_fail(err, RK_EFORMAT, "%s: document %llu: damaged record", t->kb->path, (unsigned long long)id);
+}
+
+rk_status rk_kb_doc_put(rk_kb_txn *t, rk_doc *d, rk_error *err) {
+    rk_status s = touch(t, err);
+    if (s) return s;
+    if (!d->id) d->id = t->next_doc++;
+    size_t ulen = strlen(d->uri), tlen = strlen(d->title ? d->title : "");
+    size_t id = d->id;
+    MDB_val k = idkey(&id), v = {DOC_HDR + ulen + 1 + tlen + 1, NULL};
+    int rc = mdb_put(t->txn, t->kb->dbi[DB_DOCS], &k, &v, MDB_RESERVE);
+    if (rc) return db_fail(t, rc, err, "docs");
+    uint8_t *p = v.mv_data;
+    p[0] = RECORD_V1;
+    put_u64(p + 1, d->hash.lo);
+    put_u64(p + 9, d->hash.hi);
+    put_u64(p + 17, d->size);
+    put_u64(p + 25, (uint64_t)d->mtime);
+    put_u64(p + 33, d->first_chunk);
+    put_u32(p + 41, d->nchunks);
+    put_u32(p + 45, 0); /* reserved */
+    put_u32(p + 49, 0); /* reserved */
+    put_u32(p + 53, (uint32_t)ulen);
+    put_u32(p + 57, (uint32_t)tlen);
+    memcpy(p + DOC_HDR, d->uri, ulen + 1);
+    memcpy(p + DOC_HDR + ulen + 1, d->title ? d->title : "", tlen + 1);
+    MDB_val uk = {ulen, (void *)d->uri}, uv = {sizeof id, &id};
+    rc = mdb_put(t->txn, t->kb->dbi[DB_DOC_URI], &uk, &uv, 0);
+    return rc ? db_fail(t, rc, err, "doc_uri") : RK_OK;
+}
+
+rk_status rk_kb_doc_get(rk_kb_txn *t, uint64_t id, rk_doc *out, rk_error *err) {
+    size_t key = id;
+    MDB_val k = idkey(&key), v;
+    int rc = mdb_get(t->txn, t->kb->dbi[DB_DOCS], &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return rk_fail(err, RK_ENOTFOUND, "%s: no document %llu", t->kb->path, (unsigned long long)id);
+    if (rc) return db_fail(t, rc, err, "docs");
+    return doc_decode(t, id, v, out, err);
+}
+
+rk_status rk_kb_doc_find(rk_kb_txn *t, const char *uri, uint64_t *id, rk_error *err) {
+    MDB_val k = {strlen(uri), (void *)uri}, v;
+    int rc = mdb_get(t->txn, t->kb->dbi[DB_DOC_URI], &k, &v);
+    if (rc == MDB_NOTFOUND) return rk_fail(err, RK_ENOTFOUND, "%s: no document %s", t->kb->path, uri);
+    if (rc) return db_fail(t, rc, err, "doc_uri");
+    if (v.mv_size != 8) return rk_fail(err, RK_EFORMAT, "%s: doc_uri %s: damaged record", t->kb->path, uri);
+    *id = get_u64(v.mv_data);
+    return RK_OK;
+}
+
+static rk_status del_key(rk_kb_txn *t, int db, MDB_val *k, rk_error *err) {
+    int rc = mdb_del(t->txn, t->kb->dbi[db], k, NULL);
+    return rc && rc != MDB_NOTFOUND ? db_fail(t, rc, err, db_names[db]) : RK_OK;
+}
+
+rk_status rk_kb_doc_delete(rk_kb_txn *t, uint64_t id, rk_error *err) {
+    rk_doc d;
+    rk_status s = rk_kb_doc_get(t, id, &d, err);
+    if (!s) s = touch(t, err);
+    if (s) return s;
+    char *uri = strdup(d.uri); /* d points into pages the deletes below may free */
+    if (!uri) return rk_fail(err, RK_ENOMEM, "out of memory");
+    uint64_t first = d.first_chunk, n = d.nchunks;
+    for (uint64_t cid = first; !s && cid < first + n; cid++) {
+        rk_chunk c;
+        s = rk_kb_chunk_get(t, cid, &c, err);
+        if (s == RK_ENOTFOUND) {
+            s = RK_OK;
+            continue;
+        }
+        if (s) break;
+        rk_hash128 h = rk_kb_chunk_hash(c.text, c.text_len);
+        uint64_t owner = 0;
+        /* The hash entry goes only if it names this chunk. */
+        if (!rk_kb_chunk_find(t, h, &owner, NULL) && owner == cid) {
+            uint64_t hk[2] = {h.lo, h.hi};
+            MDB_val k = {sizeof hk, hk};
+            s = del_key(t, DB_CHUNK_HASH, &k, err);
+        }
+        size_t key = cid;
+        MDB_val k = idkey(&key);
+        if (!s) s = del_key(t, DB_CHUNKS, &k, err);
+        if (!s) s = del_key(t, DB_VECTORS, &k, err);
+    }
+    size_t key = id;
+    MDB_val k = idkey(&key), uk = {strlen(uri), uri};
+    if (!s) s = del_key(t, DB_DOCS, &k, err);
+    if (!s) s = del_key(t, DB_DOC_URI, &uk, err);
+    free(uri);
+    return s;
+}
+
+rk_status rk_kb_doc_foreach(rk_kb_txn *t, rk_status (*fn)(const rk_doc *, void *, rk_error *),
+                            void *ctx, rk_error *err) {
+    MDB_cursor *c;
+    int rc = mdb_cursor_open(t->txn, t->kb->dbi[DB_DOCS], &c);
+    if (rc) return db_fail(t, rc, err, "docs");
+    MDB_val k, v;
+    rk_status s = RK_OK;
+    while (!s && !(rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))) {
+        rk_doc d;
+        if (!(s = doc_decode(t, get_u64(k.mv_data), v, &d, err))) s = fn(&d, ctx, err);
+    }
+    mdb_cursor_close(c);
+    if (!s && rc != MDB_NOTFOUND) s = db_fail(t, rc, err, "docs");
+    return s;
+}
+
+/* ---- chunks ---- */
+
+rk_hash128 rk_kb_chunk_hash(const char *text, size_t len) { return rk_hash128_of(text, len); }
+
+static rk_status chunk_decode(rk_kb_txn *t, uint64_t id, MDB_val v, rk_chunk *c, rk_error *err) {
+    const uint8_t *p = v.mv_data;
+    if (v.mv_size < CHUNK_HDR || p[0] != RECORD_V1) goto bad;
+    uint32_t len = get_u32(p + 33);
+    if (v.mv_size != CHUNK_HDR + (size_t)len + 1) goto bad;
+    *c = (rk_chunk){.id = id,
+                    .doc_id = get_u64(p + 1),
+                    .ordinal = get_u32(p + 9),
+                    .ntokens = get_u32(p + 13),
+                    .start = get_u64(p + 17),
+                    .end = get_u64(p + 25),
+                    .text = (const char *)p + CHUNK_HDR,
+                    .text_len = len};
+    return RK_OK;
+bad:
+    return rk_fail(err, RK_EFORMAT, "%s: chunk %llu: damaged record", t->kb->path, (unsigned long long)id);
+}
+
+rk_status rk_kb_chunk_add(rk_kb_txn *t, rk_chunk *c, rk_error *err) {
+    rk_status s = touch(t, err);
+    if (s) return s;
+    if (c->text_len > UINT32_MAX) return rk_fail(err, RK_EINVAL, "chunk of %zu bytes is too large", c->text_len);
+    c->id = t->next_chunk++;
+    size_t id = c->id;
+    MDB_val k = idkey(&id), v = {CHUNK_HDR + c->text_len + 1, NULL};
+    int rc = mdb_put(t->txn, t->kb->dbi[DB_CHUNKS], &k, &v, MDB_RESERVE);
+    if (rc) return db_fail(t, rc, err, "chunks");
+    uint8_t *p = v.mv_data;
+    p[0] = RECORD_V1;
+    put_u64(p + 1, c->doc_id);
+    put_u32(p + 9, c->ordinal);
+    put_u32(p + 13, c->ntokens);
+    put_u64(p + 17, c->start);
+    put_u64(p + 25, c->end);
+    put_u32(p + 33, (uint32_t)c->text_len);
+    memcpy(p + CHUNK_HDR, c->text, c->text_len);
+    p[CHUNK_HDR + c->text_len] = 0;
+    rk_hash128 h = rk_kb_chunk_hash(c->text, c->text_len);
+    uint64_t hk[2] = {h.lo, h.hi};
+    MDB_val hkv = {sizeof hk, hk}, hv = {sizeof id, &id};
+    rc = mdb_put(t->txn, t->kb->dbi[DB_CHUNK_HASH], &hkv, &hv, 0);
+    return rc ? db_fail(t, rc, err, "chunk_hash") : RK_OK;
+}
+
+rk_status rk_kb_chunk_get(rk_kb_txn *t, uint64_t id, rk_chunk *out, rk_error *err) {
+    size_t key = id;
+    MDB_val k = idkey(&key), v;
+    int rc = mdb_get(t->txn, t->kb->dbi[DB_CHUNKS], &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return rk_fail(err, RK_ENOTFOUND, "%s: no chunk %llu", t->kb->path, (unsigned long long)id);
+    if (rc) return db_fail(t, rc, err, "chunks");
+    return chunk_decode(t, id, v, out, err);
+}
+
+rk_status rk_kb_chunk_find(rk_kb_txn *t, rk_hash128 h, uint64_t *id, rk_error *err) {
+    uint64_t hk[2] = {h.lo, h.hi};
+    MDB_val k = {sizeof hk, hk}, v;
+    int rc = mdb_get(t->txn, t->kb->dbi[DB_CHUNK_HASH], &k, &v);
+    if (rc == MDB_NOTFOUND) return rk_fail(err, RK_ENOTFOUND, "no chunk with that text");
+    if (rc) return db_fail(t, rc, err, "chunk_hash");
+    *id = get_u64(v.mv_data);
+    return RK_OK;
+}
+
+rk_status rk_kb_chunk_foreach(rk_kb_txn *t, rk_status (*fn)(const rk_chunk *, void *, rk_error *),
+                              void *ctx, rk_error *err) {
+    MDB_cursor *c;
+    int rc = mdb_cursor_open(t->txn, t->kb->dbi[DB_CHUNKS], &c);
+    if (rc) return db_fail(t, rc, err, "chunks");
+    MDB_val k, v;
+    rk_status s = RK_OK;
+    while (!s && !(rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))) {
+        rk_chunk ch;
+        if (!(s = chunk_decode(t, get_u64(k.mv_data), v, &ch, err))) s = fn(&ch, ctx, err);
+    }
+    mdb_cursor_close(c);
+    if (!s && rc != MDB_NOTFOUND) s = db_fail(t, rc, err, "chunks");
+    return s;
+}
+
+/* ---- vectors ---- */
+
+rk_status rk_kb_vector_put(rk_kb_txn *t, uint64_t id, const float *vec, size_t dim, rk_error *err) {
+    size_t key = id;
+    MDB_val k = idkey(&key), v = {dim * sizeof(float), (void *)vec};
+    int rc = mdb_put(t->txn, t->kb->dbi[DB_VECTORS], &k, &v, 0);
+    return rc ? db_fail(t, rc, err, "vectors") : RK_OK;
+}
+
+rk_status rk_kb_vector_get(rk_kb_txn *t, uint64_t id, float *out, size_t dim, rk_error *err) {
+    size_t key = id;
+    MDB_val k = idkey(&key), v;
+    int rc = mdb_get(t->txn, t->kb->dbi[DB_VECTORS], &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return rk_fail(err, RK_ENOTFOUND, "%s: no vector for chunk %llu", t->kb->path, (unsigned long long)id);
+    if (rc) return db_fail(t, rc, err, "vectors");
+    if (v.mv_size != dim * sizeof(float))
+        return rk_fail(err, RK_EFORMAT, "%s: vector of chunk %llu has %zu bytes, expected %zu", t->kb->path,
+                       (unsigned long long)id, v.mv_size, dim * sizeof(float));
+    memcpy(out, v.mv_data, v.mv_size);
+    return RK_OK;
+}
+
+rk_status rk_kb_vector_clear(rk_kb_txn *t, rk_error *err) {
+    int rc = mdb_drop(t->txn, t->kb->dbi[DB_VECTORS], 0);
+    return rc ? db_fail(t, rc, err, "vectors") : RK_OK;
+}
+
+/* ---- blobs ---- */
+
+static size_t piece_key(uint8_t *buf, size_t cap, const char *name, uint32_t piece) {
+    size_t n = strlen(name);
+    if (n + 5 > cap) return 0;
+    memcpy(buf, name, n + 1);
+    buf[n + 1] = (uint8_t)(piece >> 24);
+    buf[n + 2] = (uint8_t)(piece >> 16);
+    buf[n + 3] = (uint8_t)(piece >> 8);
+    buf[n + 4] = (uint8_t)piece;
+    return n + 5;
+}
+
+static int blob_db(rk_kb_blobs b) { return b == RK_BLOB_FAISS ? DB_FAISS : DB_EMBEDDER; }
+
+rk_status rk_kb_blob_delete(rk_kb_txn *t, rk_kb_blobs b, const char *name, rk_error *err) {
+    uint8_t kb[300];
+    for (uint32_t piece = 0;; piece++) {
+        size_t kl = piece_key(kb, sizeof kb, name, piece);
+        if (!kl) return rk_fail(err, RK_EINVAL, "blob name too long: %s", name);
+        MDB_val k = {kl, kb};
+        int rc = mdb_del(t->txn, t->kb->dbi[blob_db(b)], &k, NULL);
+        if (rc == MDB_NOTFOUND) return RK_OK;
+        if (rc) return db_fail(t, rc, err, db_names[blob_db(b)]);
+    }
+}
+
+rk_status rk_kb_blob_put(rk_kb_txn *t, rk_kb_blobs b, const char *name, const void *data, size_t n,
+                         rk_error *err) {
+    rk_status s = rk_kb_blob_delete(t, b, name, err);
+    if (s) return s;
+    uint8_t kb[300];
+    size_t off = 0;
+    uint32_t piece = 0;
+    do { /* an empty blob is one empty piece, so it reads back as present */
+        size_t len = n - off < g_piece_size ? n - off : g_piece_size;
+        MDB_val k = {piece_key(kb, sizeof kb, name, piece++), kb}, v = {len, NULL};
+        int rc = mdb_put(t->txn, t->kb->dbi[blob_db(b)], &k, &v, MDB_RESERVE);
+        if (rc) return db_fail(t, rc, err, db_names[blob_db(b)]);
+        memcpy(v.mv_data, (const char *)data + off, len);
+        off += len;
+    } while (off < n);
+    return RK_OK;
+}
+
+rk_status rk_kb_blob_get(rk_kb_txn *t, rk_kb_blobs b, const char *name, const void **data, size_t *n,
+                         void **owned, rk_error *err) {
+    MDB_dbi dbi = t->kb->dbi[blob_db(b)];
+    uint8_t kb[300];
+    *owned = NULL;
+    size_t kl = piece_key(kb, sizeof kb, name, 0);
+    if (!kl) return rk_fail(err, RK_EINVAL, "blob name too long: %s", name);
+    MDB_val k = {kl, kb}, v0, v;
+    int rc = mdb_get(t->txn, dbi, &k, &v0);
+    if (rc == MDB_NOTFOUND) return rk_fail(err, RK_ENOTFOUND, "%s: no %s \"%s\"", t->kb->path, db_names[blob_db(b)], name);
+    if (rc) return db_fail(t, rc, err, db_names[blob_db(b)]);
+    k = (MDB_val){piece_key(kb, sizeof kb, name, 1), kb};
+    if (mdb_get(t->txn, dbi, &k, &v) == MDB_NOTFOUND) { /* one piece: no copy */
+        *data = v0.mv_data;
+        *n = v0.mv_size;
+        return RK_OK;
+    }
+    size_t total = 0, cap = 0;
+    char *buf = NULL;
+    for (uint32_t piece = 0;; piece++) {
+        k = (MDB_val){piece_key(kb, sizeof kb, name, piece), kb};
+        rc = mdb_get(t->txn, dbi, &k, &v);
+        if (rc == MDB_NOTFOUND) break;
+        if (rc) {
+            free(buf);
+            return db_fail(t, rc, err, db_names[blob_db(b)]);
+        }
+        if (total + v.mv_size > cap) {
+            cap = 2 * (total + v.mv_size);
+            char *nb = realloc(buf, cap);
+            if (!nb) {
+                free(buf);
+                return rk_fail(err, RK_ENOMEM, "out of memory reading \"%s\"", name);
+            }
+            buf = nb;
+        }
+        memcpy(buf + total, v.mv_data, v.mv_size);
+        total += v.mv_size;
+    }
+    *data = buf;
+    *n = total;
+    *owned = buf;
+    return RK_OK;
+}
+
+/* ---- stats ---- */
+
+rk_status rk_kb_stats_get(rk_kb_txn *t, rk_kb_stats *out, rk_error *err) {
+    MDB_stat st;
+    int dbs[3] = {DB_DOCS, DB_CHUNKS, DB_VECTORS};
+    uint64_t counts[3];
+    for (int i = 0; i < 3; i++) {
+        int rc = mdb_stat(t->txn, t->kb->dbi[dbs[i]], &st);
+        if (rc) return db_fail(t, rc, err, db_names[dbs[i]]);
+        counts[i] = st.ms_entries;
+    }
+    MDB_envinfo info;
+    mdb_env_info(t->kb->env, &info);
+    mdb_env_stat(t->kb->env, &st);
+    *out = (rk_kb_stats){.docs = counts[0],
+                         .chunks = counts[1],
+                         .vectors = counts[2],
+                         .file_bytes = (uint64_t)(info.me_last_pgno + 1) * st.ms_psize,
+                         .map_bytes = info.me_mapsize};
+    return RK_OK;
+}
