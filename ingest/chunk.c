@@ -91,22 +91,27 @@ static int pieces_of(const char *t, size_t n, size_t size, spans *out) {
     return 0;
 }
 
-/* Start of the overlap for a chunk [from, end): at most `overlap` code
- * points back from end, at the first sentence or line start in that window,
- * so that the overlap repeats whole sentences (as LlamaIndex's
- * SentenceSplitter does). No sentence starts there: no overlap (end). */
-static size_t overlap_start(const char *t, size_t from, size_t end, size_t overlap) {
-    if (!overlap) return end;
-    size_t len = rk_utf8_length(t + from, end - from);
-    size_t w = len <= overlap ? from : advance(t, from, end, len - overlap);
-    if (w == from) return from;
-    for (size_t i = w; i < end; i++) {
-        if (is_space(t[i]) || !is_space(t[i - 1])) continue;
+/* The first sentence or line start in [from, end), or end. */
+static size_t sentence_start(const char *t, size_t from, size_t end) {
+    for (size_t i = from; i < end; i++) {
+        if (i == 0 || is_space(t[i]) || !is_space(t[i - 1])) continue;
         size_t j = i - 1;
-        while (j > from && t[j] == ' ') j--;
+        while (j > 0 && t[j] == ' ') j--;
         if (t[j] == '\n' || t[j] == '.' || t[j] == '!' || t[j] == '?') return i;
     }
     return end;
+}
+
+/* Where the overlap after a chunk [from, end) may start: the first sentence
+ * start within its last `overlap` code points, so that the overlap repeats
+ * whole sentences (as LlamaIndex's SentenceSplitter does); SIZE_MAX when none. */
+static size_t overlap_start(const char *t, size_t from, size_t end, size_t overlap) {
+    if (!overlap) return SIZE_MAX;
+    size_t len = rk_utf8_length(t + from, end - from);
+    size_t w = len <= overlap ? from : advance(t, from, end, len - overlap);
+    /* Never the whole chunk again: that would make it redundant. */
+    size_t s = sentence_start(t, w > from ? w : from + 1, end);
+    return s < end ? s : SIZE_MAX;
 }
 
 rk_status rk_chunk_text(const char *t, size_t n, const rk_chunk_opts *o, rk_span **out, size_t *count,
@@ -117,16 +122,20 @@ rk_status rk_chunk_text(const char *t, size_t n, const rk_chunk_opts *o, rk_span
     spans p = {0}, c = {0};
     if (pieces_of(t, n, o->size, &p)) goto oom;
     size_t i = 0;
-    size_t carry = SIZE_MAX; /* where the overlap of the next chunk starts */
+    size_t carry = SIZE_MAX; /* where the overlap of the next chunk may start */
     while (i < p.n) {
         size_t start = p.v[i].start;
-        if (carry != SIZE_MAX && rk_utf8_length(t + carry, p.v[i].end - carry) <= o->size) start = carry;
+        /* The longest overlap that still lets the next piece fit. */
+        for (size_t c = carry; c < start; c = sentence_start(t, c + 1, start))
+            if (rk_utf8_length(t + c, p.v[i].end - c) <= o->size) {
+                start = c;
+                break;
+            }
         size_t j = i + 1;
         while (j < p.n && rk_utf8_length(t + start, p.v[j].end - start) <= o->size) j++;
         size_t end = p.v[j - 1].end;
         if (push(&c, start, end)) goto oom;
         carry = overlap_start(t, start, end, o->overlap);
-        if (carry >= end) carry = SIZE_MAX;
         i = j;
     }
     free(p.v);

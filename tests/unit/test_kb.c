@@ -1,0 +1,374 @@
+/* Unit tests for index/kb.c on real LMDB environments in temp directories. */
+#include "helpers.h"
+
+#include <sys/stat.h>
+
+#include "raftkit/kb.h"
+
+static char *dir;
+static void setup(void) { dir = tmpdir_new(); }
+static void teardown(void) {
+    tmpdir_free(dir);
+    rk_kb_set_blob_piece_size(0);
+}
+TestSuite(kb, .init = setup, .fini = teardown);
+
+static rk_kb *open_kb(const char *path, rk_kb_mode mode, size_t map) {
+    rk_kb *kb = NULL;
+    rk_error e = {0};
+    cr_assert_eq(rk_kb_open(path, mode, map, &kb, &e), RK_OK, "%s", e.msg);
+    return kb;
+}
+
+static char *kb_path(void) {
+    char *p = malloc(strlen(dir) + 4);
+    sprintf(p, "%s/kb", dir); /* sized above */
+    return p;
+}
+
+typedef struct doc_in {
+    const char *uri;
+    const char *texts[4];
+    uint64_t doc_id, chunk_ids[4];
+} doc_in;
+
+static rk_status add_doc(rk_kb_txn *t, void *ctx, rk_error *err) {
+    doc_in *in = ctx;
+    rk_doc d = {.uri = in->uri, .title = "T", .hash = rk_hash128_of(in->uri, strlen(in->uri)), .size = 7, .mtime = 9};
+    rk_status s = rk_kb_doc_put(t, &d, err);
+    for (int i = 0; !s && in->texts[i]; i++) {
+        rk_chunk c = {.doc_id = d.id, .ordinal = (uint32_t)i, .start = (uint64_t)i * 10, .end = (uint64_t)i * 10 + 5,
+                      .text = in->texts[i], .text_len = strlen(in->texts[i])};
+        s = rk_kb_chunk_add(t, &c, err);
+        in->chunk_ids[i] = c.id;
+        if (i == 0) d.first_chunk = c.id;
+        d.nchunks++;
+        float v[3] = {(float)i, 1, 2};
+        if (!s) s = rk_kb_vector_put(t, c.id, v, 3, err);
+    }
+    if (!s) s = rk_kb_doc_put(t, &d, err);
+    in->doc_id = d.id;
+    return s;
+}
+
+static void write_doc(rk_kb *kb, doc_in *in) {
+    rk_error e = {0};
+    cr_assert_eq(rk_kb_write(kb, add_doc, in, &e), RK_OK, "%s", e.msg);
+}
+
+Test(kb, records_survive_reopen) {
+    char *p = kb_path();
+    rk_kb *kb = open_kb(p, RK_KB_CREATE, 0);
+    doc_in in = {.uri = "docs/a.md", .texts = {"first chunk", "second chunk"}};
+    write_doc(kb, &in);
+    rk_kb_close(kb);
+
+    kb = open_kb(p, RK_KB_READONLY, 0);
+    rk_kb_txn *t;
+    rk_error e = {0};
+    cr_assert_eq(rk_kb_read_begin(kb, &t, &e), RK_OK);
+    uint64_t id;
+    cr_assert_eq(rk_kb_doc_find(t, "docs/a.md", &id, &e), RK_OK);
+    cr_assert_eq(id, in.doc_id);
+    rk_doc d;
+    cr_assert_eq(rk_kb_doc_get(t, id, &d, &e), RK_OK);
+    cr_assert_str_eq(d.uri, "docs/a.md");
+    cr_assert_str_eq(d.title, "T");
+    cr_assert_eq(d.size, 7);
+    cr_assert_eq(d.mtime, 9);
+    cr_assert_eq(d.nchunks, 2);
+    cr_assert_eq(d.first_chunk, in.chunk_ids[0]);
+    rk_chunk c;
+    cr_assert_eq(rk_kb_chunk_get(t, in.chunk_ids[1], &c, &e), RK_OK);
+    cr_assert_str_eq(c.text, "second chunk");
+    cr_assert_eq(c.text_len, 12);
+    cr_assert_eq(c.doc_id, id);
+    cr_assert_eq(c.ordinal, 1);
+    cr_assert_eq(c.start, 10);
+    cr_assert_eq(c.end, 15);
+    uint64_t found;
+    cr_assert_eq(rk_kb_chunk_find(t, rk_kb_chunk_hash("first chunk", 11), &found, &e), RK_OK);
+    cr_assert_eq(found, in.chunk_ids[0]);
+    float v[3];
+    cr_assert_eq(rk_kb_vector_get(t, in.chunk_ids[1], v, 3, &e), RK_OK);
+    cr_assert_eq(v[0], 1.0f);
+    cr_assert_eq(rk_kb_vector_get(t, in.chunk_ids[1], v, 2, &e), RK_EFORMAT, "wrong dimension is refused");
+    rk_kb_stats st;
+    cr_assert_eq(rk_kb_stats_get(t, &st, &e), RK_OK);
+    cr_assert_eq(st.docs, 1);
+    cr_assert_eq(st.chunks, 2);
+    cr_assert_eq(st.vectors, 2);
+    rk_kb_read_end(t);
+    rk_kb_close(kb);
+    free(p);
+}
+
+static rk_status del(rk_kb_txn *txn, void *ctx, rk_error *err) {
+    return rk_kb_doc_delete(txn, *(uint64_t *)ctx, err);
+}
+
+Test(kb, delete_removes_chunks_hashes_vectors_and_ids_are_not_reused) {
+    char *p = kb_path();
+    rk_kb *kb = open_kb(p, RK_KB_CREATE, 0);
+    doc_in a = {.uri = "a", .texts = {"alpha", "beta"}}, b = {.uri = "b", .texts = {"gamma"}};
+    write_doc(kb, &a);
+    write_doc(kb, &b);
+    rk_error e = {0};
+    rk_kb_txn *t;
+    /* Delete a inside a write transaction. */
+    cr_assert_eq(rk_kb_write(kb, del, &a.doc_id, &e), RK_OK, "%s", e.msg);
+    doc_in c = {.uri = "c", .texts = {"alpha"}};
+    write_doc(kb, &c);
+    cr_assert_gt(c.chunk_ids[0], b.chunk_ids[0], "a new chunk gets a new id");
+    cr_assert_gt(c.doc_id, b.doc_id);
+    cr_assert_eq(rk_kb_read_begin(kb, &t, &e), RK_OK);
+    rk_chunk ch;
+    uint64_t id;
+    float v[3];
+    cr_assert_eq(rk_kb_chunk_get(t, a.chunk_ids[1], &ch, &e), RK_ENOTFOUND);
+    cr_assert_eq(rk_kb_vector_get(t, a.chunk_ids[1], v, 3, &e), RK_ENOTFOUND);
+    cr_assert_eq(rk_kb_doc_find(t, "a", &id, &e), RK_ENOTFOUND);
+    cr_assert_eq(rk_kb_chunk_find(t, rk_kb_chunk_hash("beta", 4), &id, &e), RK_ENOTFOUND);
+    cr_assert_eq(rk_kb_chunk_find(t, rk_kb_chunk_hash("alpha", 5), &id, &e), RK_OK);
+    cr_assert_eq(id, c.chunk_ids[0], "the hash now names c's chunk");
+    cr_assert_eq(rk_kb_chunk_get(t, b.chunk_ids[0], &ch, &e), RK_OK, "other documents are untouched");
+    rk_kb_read_end(t);
+    rk_kb_close(kb);
+    free(p);
+}
+
+static rk_status add_then_fail(rk_kb_txn *t, void *ctx, rk_error *err) {
+    rk_status s = add_doc(t, ctx, err);
+    return s ? s : rk_fail(err, RK_EIO, "simulated failure after writing");
+}
+
+Test(kb, failed_write_leaves_previous_state) {
+    char *p = kb_path();
+    rk_kb *kb = open_kb(p, RK_KB_CREATE, 0);
+    doc_in a = {.uri = "a", .texts = {"alpha"}}, b = {.uri = "b", .texts = {"beta"}};
+    write_doc(kb, &a);
+    rk_error e = {0};
+    rk_kb_txn *t;
+    uint64_t gen0, gen1, id;
+    cr_assert_eq(rk_kb_read_begin(kb, &t, &e), RK_OK);
+    rk_kb_generation(t, &gen0, &e);
+    rk_kb_read_end(t);
+    cr_assert_eq(rk_kb_write(kb, add_then_fail, &b, &e), RK_EIO);
+    cr_assert_str_eq(e.msg, "simulated failure after writing");
+    cr_assert_eq(rk_kb_read_begin(kb, &t, &e), RK_OK);
+    cr_assert_eq(rk_kb_doc_find(t, "b", &id, &e), RK_ENOTFOUND);
+    rk_kb_generation(t, &gen1, &e);
+    cr_assert_eq(gen1, gen0);
+    rk_kb_read_end(t);
+    write_doc(kb, &b);
+    cr_assert_eq(b.chunk_ids[0], a.chunk_ids[0] + 1, "the failed run allocated no ids");
+    rk_kb_close(kb);
+    free(p);
+}
+
+static rk_status meta_only(rk_kb_txn *txn, void *ctx, rk_error *err) {
+    (void)ctx;
+    json_t *j = json_integer(5);
+    rk_status s = rk_kb_meta_put(txn, "something", j, err);
+    json_decref(j);
+    return s;
+}
+
+Test(kb, generation_rises_only_with_doc_or_chunk_changes) {
+    char *p = kb_path();
+    rk_kb *kb = open_kb(p, RK_KB_CREATE, 0);
+    rk_error e = {0};
+    rk_kb_txn *t;
+    uint64_t g[3];
+    doc_in a = {.uri = "a", .texts = {"x", "y"}};
+    write_doc(kb, &a);
+    cr_assert_eq(rk_kb_read_begin(kb, &t, &e), RK_OK);
+    rk_kb_generation(t, &g[0], &e);
+    rk_kb_read_end(t);
+    cr_assert_eq(rk_kb_write(kb, meta_only, NULL, &e), RK_OK);
+    cr_assert_eq(rk_kb_read_begin(kb, &t, &e), RK_OK);
+    rk_kb_generation(t, &g[1], &e);
+    rk_kb_read_end(t);
+    doc_in b = {.uri = "b", .texts = {"z"}};
+    write_doc(kb, &b);
+    cr_assert_eq(rk_kb_read_begin(kb, &t, &e), RK_OK);
+    rk_kb_generation(t, &g[2], &e);
+    rk_kb_read_end(t);
+    cr_assert_eq(g[0], 1, "one change per transaction, however many records");
+    cr_assert_eq(g[1], g[0]);
+    cr_assert_eq(g[2], g[0] + 1);
+    rk_kb_close(kb);
+    free(p);
+}
+
+/* Writes 3 MB of chunks in one transaction into a map of 128 KiB. */
+static rk_status big_write(rk_kb_txn *t, void *ctx, rk_error *err) {
+    int *attempts = ctx;
+    (*attempts)++;
+    static char text[3000];
+    rk_status s = RK_OK;
+    for (int i = 0; !s && i < 1000; i++) {
+        memset(text, 'a' + i % 26, sizeof text - 1);
+        snprintf(text, 12, "%010d", i); /* distinct texts */
+        text[10] = ' ';
+        rk_chunk c = {.doc_id = 1, .text = text, .text_len = sizeof text - 1};
+        s = rk_kb_chunk_add(t, &c, err);
+    }
+    return s;
+}
+
+Test(kb, map_grows_when_full) {
+    char *p = kb_path();
+    rk_kb *kb = open_kb(p, RK_KB_CREATE, 128 << 10);
+    rk_error e = {0};
+    int attempts = 0;
+    cr_assert_eq(rk_kb_write(kb, big_write, &attempts, &e), RK_OK, "%s", e.msg);
+    cr_assert_gt(attempts, 1, "the map was full at least once");
+    rk_kb_txn *t;
+    rk_kb_stats st;
+    cr_assert_eq(rk_kb_read_begin(kb, &t, &e), RK_OK);
+    rk_kb_stats_get(t, &st, &e);
+    rk_kb_read_end(t);
+    cr_assert_eq(st.chunks, 1000);
+    cr_assert_gt(st.map_bytes, 3 << 20);
+    rk_kb_close(kb);
+    kb = open_kb(p, RK_KB_READONLY, 0); /* reopens at the grown size */
+    cr_assert_eq(rk_kb_read_begin(kb, &t, &e), RK_OK);
+    rk_chunk c;
+    cr_assert_eq(rk_kb_chunk_get(t, 1000, &c, &e), RK_OK, "%s", e.msg);
+    cr_assert_eq(strncmp(c.text, "0000000999 ", 11), 0);
+    rk_kb_read_end(t);
+    rk_kb_close(kb);
+    free(p);
+}
+
+typedef struct blob_in {
+    const char *name;
+    const void *data;
+    size_t n;
+} blob_in;
+
+static rk_status put_blob(rk_kb_txn *t, void *ctx, rk_error *err) {
+    blob_in *b = ctx;
+    return rk_kb_blob_put(t, RK_BLOB_FAISS, b->name, b->data, b->n, err);
+}
+
+Test(kb, blobs_in_pieces) {
+    char *p = kb_path();
+    rk_kb *kb = open_kb(p, RK_KB_CREATE, 0);
+    rk_kb_set_blob_piece_size(1000);
+    char big[4500], small[300];
+    for (size_t i = 0; i < sizeof big; i++) big[i] = (char)(i * 7);
+    memset(small, 's', sizeof small);
+    rk_error e = {0};
+    blob_in b = {"idx", big, sizeof big};
+    cr_assert_eq(rk_kb_write(kb, put_blob, &b, &e), RK_OK, "%s", e.msg);
+    rk_kb_txn *t;
+    const void *data;
+    size_t n;
+    void *owned;
+    cr_assert_eq(rk_kb_read_begin(kb, &t, &e), RK_OK);
+    cr_assert_eq(rk_kb_blob_get(t, RK_BLOB_FAISS, "idx", &data, &n, &owned, &e), RK_OK);
+    cr_assert_eq(n, sizeof big);
+    cr_assert_not_null(owned, "5 pieces are joined into a new buffer");
+    cr_assert_eq(memcmp(data, big, n), 0);
+    free(owned);
+    cr_assert_eq(rk_kb_blob_get(t, RK_BLOB_EMBEDDER, "idx", &data, &n, &owned, &e), RK_ENOTFOUND,
+                 "blob stores are separate");
+    rk_kb_read_end(t);
+    /* Replacing with a one-piece blob leaves none of the old pieces behind. */
+    b = (blob_in){"idx", small, sizeof small};
+    cr_assert_eq(rk_kb_write(kb, put_blob, &b, &e), RK_OK);
+    cr_assert_eq(rk_kb_read_begin(kb, &t, &e), RK_OK);
+    cr_assert_eq(rk_kb_blob_get(t, RK_BLOB_FAISS, "idx", &data, &n, &owned, &e), RK_OK);
+    cr_assert_null(owned, "one piece is read in place");
+    cr_assert_eq(n, sizeof small);
+    cr_assert_eq(memcmp(data, small, n), 0);
+    rk_kb_read_end(t);
+    rk_kb_close(kb);
+    free(p);
+}
+
+static rk_status set_schema(rk_kb_txn *t, void *ctx, rk_error *err) {
+    json_t *j = json_pack("{si}", "version", *(int *)ctx);
+    rk_status s = rk_kb_meta_put(t, "schema", j, err);
+    json_decref(j);
+    return s;
+}
+
+Test(kb, newer_schema_is_refused) {
+    char *p = kb_path();
+    rk_kb *kb = open_kb(p, RK_KB_CREATE, 0);
+    int v = RK_KB_SCHEMA + 1;
+    rk_error e = {0};
+    cr_assert_eq(rk_kb_write(kb, set_schema, &v, &e), RK_OK);
+    rk_kb_close(kb);
+    cr_assert_eq(rk_kb_open(p, RK_KB_READONLY, 0, &kb, &e), RK_EVERSION);
+    cr_assert_null(kb);
+    cr_assert(strstr(e.msg, "newer raftkit"), "%s", e.msg);
+    cr_assert(strstr(e.msg, p), "the message names the KB: %s", e.msg);
+    free(p);
+}
+
+Test(kb, things_that_are_not_a_kb) {
+    rk_kb *kb = NULL;
+    rk_error e = {0};
+    char path[600];
+    snprintf(path, sizeof path, "%s/missing", dir);
+    cr_assert_eq(rk_kb_open(path, RK_KB_READONLY, 0, &kb, &e), RK_ENOTFOUND);
+    cr_assert_eq(rk_kb_open(dir, RK_KB_READONLY, 0, &kb, &e), RK_ENOTKB, "an empty directory");
+    cr_assert(strstr(e.msg, "not a raftkit KB"), "%s", e.msg);
+    free(write_text(dir, "notes.txt", "hello"));
+    cr_assert_eq(rk_kb_open(dir, RK_KB_CREATE, 0, &kb, &e), RK_ENOTKB, "a non-empty directory is not taken over");
+    struct stat st;
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    cr_assert_neq(stat(path, &st), 0, "nothing was created");
+    snprintf(path, sizeof path, "%s/notes.txt", dir);
+    cr_assert_eq(rk_kb_open(path, RK_KB_CREATE, 0, &kb, &e), RK_ENOTKB, "a file");
+    char junk[8192];
+    memset(junk, 'x', sizeof junk);
+    free(write_file(dir, "data.mdb", junk, sizeof junk));
+    cr_assert_eq(rk_kb_open(dir, RK_KB_WRITE, 0, &kb, &e), RK_ENOTKB, "a corrupt data.mdb");
+    cr_assert(strstr(e.msg, "not a raftkit KB"), "%s", e.msg);
+    cr_assert_null(kb);
+}
+
+static rk_status collect_key(const char *key, json_t *v, void *ctx, rk_error *err) {
+    (void)err;
+    json_array_append_new(ctx, json_pack("{sO}", key, v));
+    return RK_OK;
+}
+
+static rk_status put3(rk_kb_txn *t, void *ctx, rk_error *err) {
+    (void)ctx;
+    const char *keys[] = {"index:a", "index:b", "indexer", "other"};
+    rk_status s = RK_OK;
+    for (int i = 0; !s && i < 4; i++) {
+        json_t *j = json_integer(i);
+        s = rk_kb_meta_put(t, keys[i], j, err);
+        json_decref(j);
+    }
+    return s ? s : rk_kb_meta_delete(t, "other", err);
+}
+
+Test(kb, meta_round_trip_and_prefix_walk) {
+    char *p = kb_path();
+    rk_kb *kb = open_kb(p, RK_KB_CREATE, 0);
+    rk_error e = {0};
+    cr_assert_eq(rk_kb_write(kb, put3, NULL, &e), RK_OK);
+    rk_kb_txn *t;
+    cr_assert_eq(rk_kb_read_begin(kb, &t, &e), RK_OK);
+    json_t *all = json_array(), *v;
+    cr_assert_eq(rk_kb_meta_foreach(t, "index:", collect_key, all, &e), RK_OK);
+    char *text = json_dumps(all, JSON_COMPACT);
+    cr_assert_str_eq(text, "[{\"index:a\":0},{\"index:b\":1}]");
+    free(text);
+    cr_assert_eq(rk_kb_meta_get(t, "other", &v, &e), RK_ENOTFOUND);
+    cr_assert_eq(rk_kb_meta_get(t, "indexer", &v, &e), RK_OK);
+    cr_assert_eq(json_integer_value(v), 2);
+    json_decref(v);
+    json_decref(all);
+    rk_kb_read_end(t);
+    rk_kb_close(kb);
+    free(p);
+}
