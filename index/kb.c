@@ -166,7 +166,8 @@ rk_status rk_kb_open(const char *path, rk_kb_mode mode, size_t initial_map_size,
     int rc = mdb_env_create(&kb->env);
     if (!rc) rc = mdb_env_set_maxdbs(kb->env, DB_COUNT + 1);
     if (!rc) rc = mdb_env_set_mapsize(kb->env, initial_map_size ? initial_map_size : (size_t)64 << 20);
-    if (!rc) rc = mdb_env_open(kb->env, path, kb->readonly ? MDB_RDONLY : 0, 0666);
+    /* NOTLS: a thread may hold several read transactions (a searcher's and its caller's). */
+    if (!rc) rc = mdb_env_open(kb->env, path, MDB_NOTLS | (kb->readonly ? MDB_RDONLY : 0), 0666);
     if (rc) {
         if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH)
             s = rk_fail(err, RK_ENOTKB, "%s: not a raftkit KB (data.mdb: %s)", path, mdb_strerror(rc));

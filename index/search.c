@@ -109,6 +109,7 @@ rk_status rk_index_build(rk_kb *kb, const rk_build_opts *o, rk_build_report *rep
 }
 
 struct rk_searcher {
+    rk_kb *kb;
     rk_embedder *emb;
     rk_vindex *ix;
     int stale;
@@ -122,6 +123,7 @@ rk_status rk_searcher_open(rk_kb *kb, const char *name, rk_searcher **out, rk_er
     json_t *spec = NULL;
     char key[300];
     snprintf(key, sizeof key, "index:%s", name);
+    sr->kb = kb;
     rk_status s = rk_kb_read_begin(kb, &txn, err);
     if (!s && (s = rk_kb_meta_get(txn, key, &spec, err)) == RK_ENOTFOUND)
         s = rk_fail(err, RK_ESTATE, "%s: no index \"%s\"; run 'raft-index build --kb %s' first", rk_kb_path(kb),
@@ -167,8 +169,15 @@ rk_status rk_searcher_query(rk_searcher *sr, const char *text, size_t k, rk_hit 
     rk_status s = scores && ids ? RK_OK : rk_fail(err, RK_ENOMEM, "out of memory");
     if (!s) s = rk_embedder_embed(sr->emb, text, strlen(text), sr->q, err);
     if (!s) s = rk_vindex_search(sr->ix, 1, sr->q, k, scores, ids, err);
-    for (size_t i = 0; !s && i < k; i++)
-        if (ids[i] >= 0) hits[(*n)++] = (rk_hit){(uint64_t)ids[i], scores[i]};
+    /* A stale index may still hold chunks that a later ingest deleted. */
+    rk_kb_txn *txn = NULL;
+    if (!s && sr->stale) s = rk_kb_read_begin(sr->kb, &txn, err);
+    for (size_t i = 0; !s && i < k; i++) {
+        rk_chunk c;
+        if (ids[i] < 0 || (txn && rk_kb_chunk_get(txn, (uint64_t)ids[i], &c, NULL) == RK_ENOTFOUND)) continue;
+        hits[(*n)++] = (rk_hit){(uint64_t)ids[i], scores[i]};
+    }
+    rk_kb_read_end(txn);
     free(scores);
     free(ids);
     return s;

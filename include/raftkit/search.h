@@ -35,12 +35,14 @@ typedef struct rk_hit {
     float score; /* inner product (higher is better) or squared L2 (lower is better) */
 } rk_hit;
 
-/* Loads the KB's embedder and index `name`. RK_ESTATE when it was never built. */
+/* Loads the KB's embedder and index `name`. RK_ESTATE when it was never built.
+ * kb is borrowed and must outlive the searcher. */
 rk_status rk_searcher_open(rk_kb *kb, const char *name, rk_searcher **out, rk_error *err);
 void rk_searcher_close(rk_searcher *s); /* accepts NULL */
 /* True when docs or chunks changed after the index was built. */
 int rk_searcher_stale(const rk_searcher *s);
-/* Writes up to k hits, best first, into hits[k] and their number to *n. */
+/* Writes up to k hits, best first, into hits[k] and their number to *n.
+ * Chunks deleted since the index was built are left out. */
 rk_status rk_searcher_query(rk_searcher *s, const char *text, size_t k, rk_hit *hits, size_t *n,
                             rk_error *err);
 

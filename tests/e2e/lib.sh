@@ -48,7 +48,7 @@ fail() {
     shift
     local line
     for line in "$@"; do
-        echo "      $line" >&2
+        printf "%s\n" "$line" | sed "s/^/      /" >&2
     done
 }
 
