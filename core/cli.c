@@ -40,15 +40,9 @@ long rk_cli_long(const rk_cli *c, const char *opt, const char *arg, long min, lo
 
 int rk_cli_common(rk_cli *c, int opt, const char *arg) {
     switch (opt) {
-    case 'h':
-        fputs(c->help, stdout);
-        exit(RK_EXIT_OK);
-    case RK_OPT_VERSION:
-        printf("%s (raftkit) %s\n", c->prog, RK_VERSION);
-        exit(RK_EXIT_OK);
-    case RK_OPT_JSON:
-        c->json = 1;
-        return 1;
+    case 'h': fputs(c->help, stdout); exit(RK_EXIT_OK);
+    case RK_OPT_VERSION: printf("%s (raftkit) %s\n", c->prog, RK_VERSION); exit(RK_EXIT_OK);
+    case RK_OPT_JSON: c->json = 1; return 1;
     case RK_OPT_QUIET:
         c->quiet = 1;
         rk_log_set_level(RK_LOG_WARN);
@@ -69,7 +63,6 @@ int rk_cli_common(rk_cli *c, int opt, const char *arg) {
     case '?': /* getopt already said what was wrong */
         fprintf(stderr, "Try '%s --help' for more information.\n", c->prog);
         exit(RK_EXIT_USAGE);
-    default:
-        return 0;
+    default: return 0;
     }
 }

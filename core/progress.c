@@ -44,8 +44,7 @@ static void draw(rk_progress *p, double t) {
                 "##############################", width - fill, "", (unsigned long long)p->done,
                 (unsigned long long)p->total, p->unit, rate, eta);
     } else {
-        fprintf(stderr, "\r%s %llu %s %.1f/s\033[K", p->label, (unsigned long long)p->done, p->unit,
-                rate);
+        fprintf(stderr, "\r%s %llu %s %.1f/s\033[K", p->label, (unsigned long long)p->done, p->unit, rate);
     }
     p->last_draw = t;
 }

@@ -79,7 +79,7 @@ static rk_status count_chunk(const rk_chunk *c, void *vctx, rk_error *err) {
     fit_ctx *ctx = vctx;
     rk_status s = collect_terms(c->text, c->text_len, &ctx->t, err);
     if (s) return s;
-    qsort(ctx->t.h, ctx->t.n, sizeof *ctx->t.h, cmp_u64);
+    if (ctx->t.n) qsort(ctx->t.h, ctx->t.n, sizeof *ctx->t.h, cmp_u64);
     for (size_t i = 0; i < ctx->t.n; i++)
         if (i == 0 || ctx->t.h[i] != ctx->t.h[i - 1]) ctx->df[df_bucket(ctx->t.h[i])]++;
     ctx->ndocs++;
@@ -106,7 +106,8 @@ static rk_status make(int dim, const uint32_t *df, uint64_t ndocs, rk_embedder *
 }
 
 rk_status rk_embedder_fit_hash(rk_kb_txn *txn, int dim, rk_embedder **out, rk_error *err) {
-    if (dim < 1 || dim > 65536) return rk_fail(err, RK_EINVAL, "embedder dimension %d not in [1, 65536]", dim);
+    if (dim < 1 || dim > 65536)
+        return rk_fail(err, RK_EINVAL, "embedder dimension %d not in [1, 65536]", dim);
     size_t bytes = IDF_HDR + (size_t)IDF_BUCKETS * 4;
     uint8_t *blob = calloc(1, bytes);
     if (!blob) return rk_fail(err, RK_ENOMEM, "out of memory");
@@ -179,20 +180,23 @@ rk_status rk_embedder_embed(const rk_embedder *e, const char *text, size_t n, fl
     rk_status s = collect_terms(text, n, &t, err);
     memset(out, 0, (size_t)e->dim * sizeof *out);
     if (!s) {
-        qsort(t.h, t.n, sizeof *t.h, cmp_u64);
+        if (t.n) qsort(t.h, t.n, sizeof *t.h, cmp_u64);
         for (size_t i = 0; i < t.n;) {
             size_t j = i;
-            while (j < t.n && t.h[j] == t.h[i]) j++;
+            while (j < t.n && t.h[j] == t.h[i])
+                j++;
             uint64_t h = t.h[i];
             float w = (1.0f + logf((float)(j - i))) * e->idf[df_bucket(h)];
             out[(uint32_t)h % (uint32_t)e->dim] += (h >> 32) & 1 ? -w : w;
             i = j;
         }
         double norm = 0;
-        for (int d = 0; d < e->dim; d++) norm += (double)out[d] * out[d];
+        for (int d = 0; d < e->dim; d++)
+            norm += (double)out[d] * out[d];
         if (norm > 0) {
             float inv = (float)(1.0 / sqrt(norm));
-            for (int d = 0; d < e->dim; d++) out[d] *= inv;
+            for (int d = 0; d < e->dim; d++)
+                out[d] *= inv;
         }
     }
     free(t.h);

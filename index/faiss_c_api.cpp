@@ -6,9 +6,9 @@
 // libfaiss_c is found. Add a function here when raftkit starts calling it.
 #include <faiss/Index.h>
 #include <faiss/impl/FaissException.h>
+#include <faiss/impl/io.h>
 #include <faiss/index_factory.h>
 #include <faiss/index_io.h>
-#include <faiss/impl/io.h>
 
 #include <cstdio>
 #include <exception>
@@ -26,8 +26,7 @@ namespace {
 thread_local std::string last_error;
 
 // Runs f, mapping exceptions to the C API's codes (error_c.h).
-template <class F>
-int guarded(F &&f) {
+template <class F> int guarded(F &&f) {
     try {
         f();
         return 0;
@@ -45,7 +44,7 @@ int guarded(F &&f) {
 
 faiss::Index *cxx(FaissIndex *i) { return reinterpret_cast<faiss::Index *>(i); }
 const faiss::Index *cxx(const FaissIndex *i) { return reinterpret_cast<const faiss::Index *>(i); }
-}  // namespace
+} // namespace
 
 extern "C" {
 
@@ -87,4 +86,4 @@ int faiss_read_index(FILE *f, int io_flags, FaissIndex **p_out) {
     return guarded([&] { *p_out = reinterpret_cast<FaissIndex *>(faiss::read_index(f, io_flags)); });
 }
 
-}  // extern "C"
+} // extern "C"

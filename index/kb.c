@@ -14,13 +14,13 @@
  *           "counters" -> {"next_doc_id", "next_chunk_id", "generation"}. */
 #include "raftkit/kb.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <dirent.h>
 
 #include "raftkit/json.h"
 
@@ -57,8 +57,16 @@ static rk_status db_fail(rk_kb_txn *t, int rc, rk_error *err, const char *what) 
 
 static void put_u32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
 static void put_u64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
-static uint32_t get_u32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
-static uint64_t get_u64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+static uint32_t get_u32(const uint8_t *p) {
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+static uint64_t get_u64(const uint8_t *p) {
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
 
 static MDB_val idkey(size_t *id) { return (MDB_val){sizeof *id, id}; }
 
@@ -69,7 +77,8 @@ static rk_status check_dir(const char *path, rk_kb_mode mode, rk_error *err) {
     if (stat(path, &st) != 0) {
         if (errno != ENOENT) return rk_fail(err, RK_EIO, "%s: %s", path, strerror(errno));
         if (mode != RK_KB_CREATE) return rk_fail(err, RK_ENOTFOUND, "%s: no such KB directory", path);
-        if (mkdir(path, 0777) != 0) return rk_fail(err, RK_EIO, "%s: cannot create: %s", path, strerror(errno));
+        if (mkdir(path, 0777) != 0)
+            return rk_fail(err, RK_EIO, "%s: cannot create: %s", path, strerror(errno));
         return RK_OK;
     }
     if (!S_ISDIR(st.st_mode)) return rk_fail(err, RK_ENOTKB, "%s: not a raftkit KB (not a directory)", path);
@@ -85,7 +94,8 @@ static rk_status check_dir(const char *path, rk_kb_mode mode, rk_error *err) {
         if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) empty = 0;
     closedir(d);
     if (!empty)
-        return rk_fail(err, RK_ENOTKB, "%s: not a raftkit KB and not empty; refusing to create a KB in it", path);
+        return rk_fail(err, RK_ENOTKB, "%s: not a raftkit KB and not empty; refusing to create a KB in it",
+                       path);
     return RK_OK;
 }
 
@@ -108,7 +118,8 @@ static rk_status open_dbs(rk_kb *kb, rk_kb_mode mode, rk_error *err) {
     int rc = mdb_dbi_open(txn, "meta", kb->readonly ? 0 : MDB_CREATE, &meta);
     if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE) {
         mdb_txn_abort(txn);
-        return rk_fail(err, RK_ENOTKB, "%s: not a raftkit KB (an LMDB environment without raftkit's tables)", kb->path);
+        return rk_fail(err, RK_ENOTKB, "%s: not a raftkit KB (an LMDB environment without raftkit's tables)",
+                       kb->path);
     }
     if (rc) goto dbfail;
     MDB_val k = {6, "schema"}, v;
@@ -137,7 +148,8 @@ static rk_status open_dbs(rk_kb *kb, rk_kb_mode mode, rk_error *err) {
         if (version > RK_KB_SCHEMA) {
             mdb_txn_abort(txn);
             return rk_fail(err, RK_EVERSION,
-                           "%s: KB schema %lld was written by a newer raftkit (this one reads up to %d); upgrade raftkit",
+                           "%s: KB schema %lld was written by a newer raftkit (this one reads up to %d); "
+                           "upgrade raftkit",
                            kb->path, (long long)version, RK_KB_SCHEMA);
         }
     }
@@ -152,8 +164,7 @@ dbfail:
     return rk_fail(err, RK_EDB, "%s: %s", kb->path, mdb_strerror(rc));
 }
 
-rk_status rk_kb_open(const char *path, rk_kb_mode mode, size_t initial_map_size, rk_kb **out,
-                     rk_error *err) {
+rk_status rk_kb_open(const char *path, rk_kb_mode mode, size_t initial_map_size, rk_kb **out, rk_error *err) {
     *out = NULL;
     rk_status s = check_dir(path, mode, err);
     if (s) return s;
@@ -446,8 +457,8 @@ rk_status rk_kb_doc_delete(rk_kb_txn *t, uint64_t id, rk_error *err) {
     return s;
 }
 
-rk_status rk_kb_doc_foreach(rk_kb_txn *t, rk_status (*fn)(const rk_doc *, void *, rk_error *),
-                            void *ctx, rk_error *err) {
+rk_status rk_kb_doc_foreach(rk_kb_txn *t, rk_status (*fn)(const rk_doc *, void *, rk_error *), void *ctx,
+                            rk_error *err) {
     MDB_cursor *c;
     int rc = mdb_cursor_open(t->txn, t->kb->dbi[DB_DOCS], &c);
     if (rc) return db_fail(t, rc, err, "docs");
@@ -487,7 +498,8 @@ bad:
 rk_status rk_kb_chunk_add(rk_kb_txn *t, rk_chunk *c, rk_error *err) {
     rk_status s = touch(t, err);
     if (s) return s;
-    if (c->text_len > UINT32_MAX) return rk_fail(err, RK_EINVAL, "chunk of %zu bytes is too large", c->text_len);
+    if (c->text_len > UINT32_MAX)
+        return rk_fail(err, RK_EINVAL, "chunk of %zu bytes is too large", c->text_len);
     c->id = t->next_chunk++;
     size_t id = c->id;
     MDB_val k = idkey(&id), v = {CHUNK_HDR + c->text_len + 1, NULL};
@@ -530,8 +542,8 @@ rk_status rk_kb_chunk_find(rk_kb_txn *t, rk_hash128 h, uint64_t *id, rk_error *e
     return RK_OK;
 }
 
-rk_status rk_kb_chunk_foreach(rk_kb_txn *t, rk_status (*fn)(const rk_chunk *, void *, rk_error *),
-                              void *ctx, rk_error *err) {
+rk_status rk_kb_chunk_foreach(rk_kb_txn *t, rk_status (*fn)(const rk_chunk *, void *, rk_error *), void *ctx,
+                              rk_error *err) {
     MDB_cursor *c;
     int rc = mdb_cursor_open(t->txn, t->kb->dbi[DB_CHUNKS], &c);
     if (rc) return db_fail(t, rc, err, "chunks");
@@ -560,7 +572,8 @@ rk_status rk_kb_vector_get(rk_kb_txn *t, uint64_t id, float *out, size_t dim, rk
     MDB_val k = idkey(&key), v;
     int rc = mdb_get(t->txn, t->kb->dbi[DB_VECTORS], &k, &v);
     if (rc == MDB_NOTFOUND)
-        return rk_fail(err, RK_ENOTFOUND, "%s: no vector for chunk %llu", t->kb->path, (unsigned long long)id);
+        return rk_fail(err, RK_ENOTFOUND, "%s: no vector for chunk %llu", t->kb->path,
+                       (unsigned long long)id);
     if (rc) return db_fail(t, rc, err, "vectors");
     if (v.mv_size != dim * sizeof(float))
         return rk_fail(err, RK_EFORMAT, "%s: vector of chunk %llu has %zu bytes, expected %zu", t->kb->path,
@@ -628,7 +641,8 @@ rk_status rk_kb_blob_get(rk_kb_txn *t, rk_kb_blobs b, const char *name, const vo
     if (!kl) return rk_fail(err, RK_EINVAL, "blob name too long: %s", name);
     MDB_val k = {kl, kb}, v0, v;
     int rc = mdb_get(t->txn, dbi, &k, &v0);
-    if (rc == MDB_NOTFOUND) return rk_fail(err, RK_ENOTFOUND, "%s: no %s \"%s\"", t->kb->path, db_names[blob_db(b)], name);
+    if (rc == MDB_NOTFOUND)
+        return rk_fail(err, RK_ENOTFOUND, "%s: no %s \"%s\"", t->kb->path, db_names[blob_db(b)], name);
     if (rc) return db_fail(t, rc, err, db_names[blob_db(b)]);
     k = (MDB_val){piece_key(kb, sizeof kb, name, 1), kb};
     if (mdb_get(t->txn, dbi, &k, &v) == MDB_NOTFOUND) { /* one piece: no copy */

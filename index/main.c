@@ -93,8 +93,8 @@ static int cmd_build(rk_cli *cli, int argc, char **argv) {
         rk_json_print_line(stdout, j);
         json_decref(j);
     } else {
-        rk_log_info("index \"%s\": %llu chunks embedded (hash, dim %d), Flat index of %llu bytes stored", a.name,
-                    (unsigned long long)r.chunks, a.dim, (unsigned long long)r.bytes);
+        rk_log_info("index \"%s\": %llu chunks embedded (hash, dim %d), Flat index of %llu bytes stored",
+                    a.name, (unsigned long long)r.chunks, a.dim, (unsigned long long)r.bytes);
     }
     return RK_EXIT_OK;
 }
@@ -111,7 +111,8 @@ static rk_status print_hit(const rk_cli *cli, rk_kb_txn *txn, size_t rank, const
                               "chunk_id", (json_int_t)c.id, "doc_id", (json_int_t)d.id, "uri", d.uri, "title",
                               d.title, "start", (json_int_t)c.start, "end", (json_int_t)c.end, "text", c.text,
                               c.text_len);
-        if (!j) return rk_fail(err, RK_EFORMAT, "chunk %llu: text is not valid UTF-8", (unsigned long long)c.id);
+        if (!j)
+            return rk_fail(err, RK_EFORMAT, "chunk %llu: text is not valid UTF-8", (unsigned long long)c.id);
         rk_json_print_line(stdout, j);
         json_decref(j);
     } else {
@@ -132,11 +133,13 @@ static int cmd_query(rk_cli *cli, int argc, char **argv) {
     int first = parse(cli, argc, argv, &a);
     if (first >= argc) rk_cli_usage(cli, "no query TEXT");
     size_t len = 0;
-    for (int i = first; i < argc; i++) len += strlen(argv[i]) + 1;
+    for (int i = first; i < argc; i++)
+        len += strlen(argv[i]) + 1;
     char *text = malloc(len);
     if (!text) return RK_EXIT_FAIL;
     text[0] = '\0';
-    for (int i = first, at = 0; i < argc; i++) at += snprintf(text + at, len - (size_t)at, "%s%s", i > first ? " " : "", argv[i]);
+    for (int i = first, at = 0; i < argc; i++)
+        at += snprintf(text + at, len - (size_t)at, "%s%s", i > first ? " " : "", argv[i]);
 
     rk_kb *kb = open_kb(cli, a.kb, RK_KB_READONLY);
     rk_error err = {0};
@@ -147,10 +150,12 @@ static int cmd_query(rk_cli *cli, int argc, char **argv) {
     rk_status s = hits ? RK_OK : rk_fail(&err, RK_ENOMEM, "out of memory");
     if (!s) s = rk_searcher_open(kb, a.name, &sr, &err);
     if (!s && rk_searcher_stale(sr))
-        rk_log_warn("%s: documents changed since index \"%s\" was built; run 'raft-index build' again", a.kb, a.name);
+        rk_log_warn("%s: documents changed since index \"%s\" was built; run 'raft-index build' again", a.kb,
+                    a.name);
     if (!s) s = rk_searcher_query(sr, text, (size_t)a.k, hits, &n, &err);
     if (!s) s = rk_kb_read_begin(kb, &txn, &err);
-    for (size_t i = 0; !s && i < n; i++) s = print_hit(cli, txn, i + 1, &hits[i], &err);
+    for (size_t i = 0; !s && i < n; i++)
+        s = print_hit(cli, txn, i + 1, &hits[i], &err);
     rk_kb_read_end(txn);
     rk_searcher_close(sr);
     rk_kb_close(kb);
@@ -186,23 +191,27 @@ static int cmd_stats(rk_cli *cli, int argc, char **argv) {
     size_t i;
     json_t *ix;
     json_array_foreach(indexes, i, ix) {
-        json_object_set_new(ix, "stale", json_boolean(json_integer_value(json_object_get(ix, "kb_generation")) !=
-                                                      (json_int_t)gen));
+        json_object_set_new(
+            ix, "stale",
+            json_boolean(json_integer_value(json_object_get(ix, "kb_generation")) != (json_int_t)gen));
     }
     if (cli->json) {
-        json_t *j = json_pack("{sssIsIsIsIsIsO}", "kb", a.kb, "docs", (json_int_t)st.docs, "chunks",
-                              (json_int_t)st.chunks, "vectors", (json_int_t)st.vectors, "file_bytes",
-                              (json_int_t)st.file_bytes, "map_bytes", (json_int_t)st.map_bytes, "indexes", indexes);
+        json_t *j =
+            json_pack("{sssIsIsIsIsIsO}", "kb", a.kb, "docs", (json_int_t)st.docs, "chunks",
+                      (json_int_t)st.chunks, "vectors", (json_int_t)st.vectors, "file_bytes",
+                      (json_int_t)st.file_bytes, "map_bytes", (json_int_t)st.map_bytes, "indexes", indexes);
         rk_json_print_line(stdout, j);
         json_decref(j);
     } else {
         printf("kb:         %s\ndocs:       %llu\nchunks:     %llu\nvectors:    %llu\n"
                "file size:  %llu bytes (map %llu)\nindexes:    %zu\n",
-               a.kb, (unsigned long long)st.docs, (unsigned long long)st.chunks, (unsigned long long)st.vectors,
-               (unsigned long long)st.file_bytes, (unsigned long long)st.map_bytes, json_array_size(indexes));
+               a.kb, (unsigned long long)st.docs, (unsigned long long)st.chunks,
+               (unsigned long long)st.vectors, (unsigned long long)st.file_bytes,
+               (unsigned long long)st.map_bytes, json_array_size(indexes));
         json_array_foreach(indexes, i, ix) {
             printf("  %s: %s, %s, dim %lld, %lld vectors, %lld bytes%s\n",
-                   json_string_value(json_object_get(ix, "name")), json_string_value(json_object_get(ix, "factory")),
+                   json_string_value(json_object_get(ix, "name")),
+                   json_string_value(json_object_get(ix, "factory")),
                    json_string_value(json_object_get(ix, "metric")),
                    (long long)json_integer_value(json_object_get(ix, "dim")),
                    (long long)json_integer_value(json_object_get(ix, "ntotal")),

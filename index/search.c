@@ -82,10 +82,10 @@ static rk_status build_txn(rk_kb_txn *txn, void *vctx, rk_error *err) {
     if (!s) {
         char key[300];
         snprintf(key, sizeof key, "index:%s", o->name);
-        json_t *spec = json_pack("{sssssisIsIsIss}", "factory", o->factory, "metric",
-                                 o->metric == RK_METRIC_IP ? "ip" : "l2", "dim", o->dim, "ntotal",
-                                 (json_int_t)b->nids, "bytes", (json_int_t)bytes, "kb_generation",
-                                 (json_int_t)gen, "embedder", "hash");
+        json_t *spec =
+            json_pack("{sssssisIsIsIss}", "factory", o->factory, "metric",
+                      o->metric == RK_METRIC_IP ? "ip" : "l2", "dim", o->dim, "ntotal", (json_int_t)b->nids,
+                      "bytes", (json_int_t)bytes, "kb_generation", (json_int_t)gen, "embedder", "hash");
         s = spec ? rk_kb_meta_put(txn, key, spec, err) : rk_fail(err, RK_ENOMEM, "out of memory");
         json_decref(spec);
     }
@@ -126,8 +126,8 @@ rk_status rk_searcher_open(rk_kb *kb, const char *name, rk_searcher **out, rk_er
     sr->kb = kb;
     rk_status s = rk_kb_read_begin(kb, &txn, err);
     if (!s && (s = rk_kb_meta_get(txn, key, &spec, err)) == RK_ENOTFOUND)
-        s = rk_fail(err, RK_ESTATE, "%s: no index \"%s\"; run 'raft-index build --kb %s' first", rk_kb_path(kb),
-                    name, rk_kb_path(kb));
+        s = rk_fail(err, RK_ESTATE, "%s: no index \"%s\"; run 'raft-index build --kb %s' first",
+                    rk_kb_path(kb), name, rk_kb_path(kb));
     if (!s) s = rk_embedder_load(txn, &sr->emb, err);
     if (!s) s = rk_vindex_load(txn, name, &sr->ix, err);
     uint64_t gen = 0;
@@ -135,8 +135,8 @@ rk_status rk_searcher_open(rk_kb *kb, const char *name, rk_searcher **out, rk_er
     if (!s) {
         sr->stale = (uint64_t)json_integer_value(json_object_get(spec, "kb_generation")) != gen;
         if (rk_vindex_dim(sr->ix) != rk_embedder_dim(sr->emb))
-            s = rk_fail(err, RK_EFORMAT, "%s: index \"%s\" has dimension %d but the embedder %d", rk_kb_path(kb),
-                        name, rk_vindex_dim(sr->ix), rk_embedder_dim(sr->emb));
+            s = rk_fail(err, RK_EFORMAT, "%s: index \"%s\" has dimension %d but the embedder %d",
+                        rk_kb_path(kb), name, rk_vindex_dim(sr->ix), rk_embedder_dim(sr->emb));
     }
     if (!s && !(sr->q = malloc((size_t)rk_embedder_dim(sr->emb) * sizeof *sr->q)))
         s = rk_fail(err, RK_ENOMEM, "out of memory");

@@ -30,7 +30,8 @@ static size_t advance(const char *t, size_t start, size_t end, size_t limit) {
     size_t i = start;
     while (i < end && limit) {
         i++;
-        while (i < end && is_cont(t[i])) i++;
+        while (i < end && is_cont(t[i]))
+            i++;
         limit--;
     }
     return i;
@@ -53,10 +54,12 @@ static int cut_paragraph(const char *t, size_t a, size_t b, size_t size, spans *
             cut = is_space(t[lim]) ? lim : sentence ? sentence : space ? space : lim;
         }
         size_t e = cut;
-        while (e > a && is_space(t[e - 1])) e--;
+        while (e > a && is_space(t[e - 1]))
+            e--;
         if (e > a && push(out, a, e)) return -1;
         a = cut;
-        while (a < b && is_space(t[a])) a++;
+        while (a < b && is_space(t[a]))
+            a++;
     }
     return 0;
 }
@@ -66,22 +69,26 @@ static int cut_paragraph(const char *t, size_t a, size_t b, size_t size, spans *
 static int pieces_of(const char *t, size_t n, size_t size, spans *out) {
     size_t i = 0;
     while (i < n) {
-        while (i < n && is_space(t[i])) i++;
+        while (i < n && is_space(t[i]))
+            i++;
         if (i >= n) break;
         size_t a = i, b = i;
         while (i < n) { /* i is at the start of a line of the paragraph */
             size_t eol = i;
-            while (eol < n && t[eol] != '\n') eol++;
+            while (eol < n && t[eol] != '\n')
+                eol++;
             b = eol;
             size_t j = eol + 1;
-            while (j < n && t[j] == ' ') j++;
+            while (j < n && t[j] == ' ')
+                j++;
             if (eol >= n || j >= n || t[j] == '\n') { /* the end, or a blank line */
                 i = eol >= n ? n : j;
                 break;
             }
             i = eol + 1;
         }
-        while (b > a && is_space(t[b - 1])) b--;
+        while (b > a && is_space(t[b - 1]))
+            b--;
         if (rk_utf8_length(t + a, b - a) <= size) {
             if (push(out, a, b)) return -1;
         } else if (cut_paragraph(t, a, b, size, out)) {
@@ -96,7 +103,8 @@ static size_t sentence_start(const char *t, size_t from, size_t end) {
     for (size_t i = from; i < end; i++) {
         if (i == 0 || is_space(t[i]) || !is_space(t[i - 1])) continue;
         size_t j = i - 1;
-        while (j > 0 && t[j] == ' ') j--;
+        while (j > 0 && t[j] == ' ')
+            j--;
         if (t[j] == '\n' || t[j] == '.' || t[j] == '!' || t[j] == '?') return i;
     }
     return end;
@@ -117,8 +125,8 @@ static size_t overlap_start(const char *t, size_t from, size_t end, size_t overl
 rk_status rk_chunk_text(const char *t, size_t n, const rk_chunk_opts *o, rk_span **out, size_t *count,
                         rk_error *err) {
     if (o->size == 0 || o->overlap >= o->size)
-        return rk_fail(err, RK_EINVAL, "chunk overlap (%zu) must be smaller than the chunk size (%zu)", o->overlap,
-                       o->size);
+        return rk_fail(err, RK_EINVAL, "chunk overlap (%zu) must be smaller than the chunk size (%zu)",
+                       o->overlap, o->size);
     spans p = {0}, c = {0};
     if (pieces_of(t, n, o->size, &p)) goto oom;
     size_t i = 0;
@@ -132,7 +140,8 @@ rk_status rk_chunk_text(const char *t, size_t n, const rk_chunk_opts *o, rk_span
                 break;
             }
         size_t j = i + 1;
-        while (j < p.n && rk_utf8_length(t + start, p.v[j].end - start) <= o->size) j++;
+        while (j < p.n && rk_utf8_length(t + start, p.v[j].end - start) <= o->size)
+            j++;
         size_t end = p.v[j - 1].end;
         if (push(&c, start, end)) goto oom;
         carry = overlap_start(t, start, end, o->overlap);

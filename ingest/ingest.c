@@ -37,7 +37,8 @@ static int strlist_push(strlist *l, char *s) {
 }
 
 static void strlist_free(strlist *l) {
-    for (size_t i = 0; i < l->n; i++) free(l->v[i]);
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
     free(l->v);
 }
 
@@ -91,7 +92,7 @@ static rk_status walk(const char *dir, const rk_ingest_opts *o, strlist *files, 
         if (e->d_name[0] != '.' && strlist_push(&names, join(dir, e->d_name)))
             s = rk_fail(err, RK_ENOMEM, "out of memory");
     closedir(d);
-    qsort(names.v, names.n, sizeof *names.v, cmp_str); /* a deterministic order */
+    if (names.n) qsort(names.v, names.n, sizeof *names.v, cmp_str); /* a deterministic order */
     for (size_t i = 0; !s && i < names.n; i++) {
         struct stat st;
         if (lstat(names.v[i], &st) != 0) continue;
@@ -132,7 +133,8 @@ static char *title_of(const char *path, const char *t, size_t n) {
     size_t i = 0;
     while (i < n) {
         size_t e = i;
-        while (e < n && t[e] != '\n') e++;
+        while (e < n && t[e] != '\n')
+            e++;
         if (e > i) {
             if (is_markdown(path)) {
                 if (e - i > 2 && t[i] == '#' && t[i + 1] == ' ') return strndup(t + i + 2, e - i - 2);
@@ -180,8 +182,9 @@ static rk_status prepare(const char *path, const rk_ingest_opts *o, rk_ingest_re
     free(raw);
     if (s) return s;
     if (tr.invalid)
-        notice(o, RK_NOTICE_WARN, "%s: invalid UTF-8 at byte %zu (%zu invalid sequence%s replaced with U+FFFD)",
-               path, tr.first_invalid, tr.invalid, tr.invalid == 1 ? "" : "s");
+        notice(o, RK_NOTICE_WARN,
+               "%s: invalid UTF-8 at byte %zu (%zu invalid sequence%s replaced with U+FFFD)", path,
+               tr.first_invalid, tr.invalid, tr.invalid == 1 ? "" : "s");
     if ((s = rk_chunk_text(p->text, p->n, &o->chunk, &p->spans, &p->nspans, err))) {
         prepared_free(p);
         return s;
@@ -209,7 +212,8 @@ static uint32_t count_words(const char *t, size_t n) {
     char word[64];
     size_t pos = 0, start;
     uint32_t count = 0;
-    while (rk_text_next_word(t, n, &pos, &start, word, sizeof word)) count++;
+    while (rk_text_next_word(t, n, &pos, &start, word, sizeof word))
+        count++;
     return count;
 }
 
@@ -236,7 +240,8 @@ static rk_status write_doc(rk_kb_txn *txn, const prepared *p, rk_ingest_report *
     } else {
         return rk_kb_doc_find(txn, p->uri, &id, err);
     }
-    rk_doc d = {.id = id, .uri = p->uri, .title = p->title, .hash = p->hash, .size = p->size, .mtime = p->mtime};
+    rk_doc d = {
+        .id = id, .uri = p->uri, .title = p->title, .hash = p->hash, .size = p->size, .mtime = p->mtime};
     if ((s = rk_kb_doc_put(txn, &d, err))) return s;
     for (size_t i = 0; i < p->nspans; i++) {
         const char *text = p->text + p->spans[i].start;
@@ -279,7 +284,8 @@ static rk_status flush(rk_kb *kb, batch *b, rk_ingest_report *rep, rk_error *err
         rep->chunks_added += b->rep.chunks_added;
         rep->chunks_duplicate += b->rep.chunks_duplicate;
     }
-    for (size_t i = 0; i < b->n; i++) prepared_free(&b->docs[i]);
+    for (size_t i = 0; i < b->n; i++)
+        prepared_free(&b->docs[i]);
     b->n = 0;
     return s;
 }
@@ -324,7 +330,8 @@ rk_status rk_ingest_paths(rk_kb *kb, const char *const *paths, size_t npaths, co
     }
     if (!s) s = flush(kb, &b, rep, err);
     if (!s && o->progress) o->progress(files.n, files.n, o->ctx);
-    for (size_t i = 0; i < b.n; i++) prepared_free(&b.docs[i]);
+    for (size_t i = 0; i < b.n; i++)
+        prepared_free(&b.docs[i]);
     free(b.docs);
     strlist_free(&files);
     return s;

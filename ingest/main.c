@@ -62,19 +62,25 @@ int main(int argc, char **argv) {
         if (rk_cli_common(&cli, opt, optarg)) continue;
         switch (opt) {
         case OPT_KB: kb_path = optarg; break;
-        case OPT_CHUNK_SIZE: o.chunk.size = (size_t)rk_cli_long(&cli, "--chunk-size", optarg, 1, 1 << 24); break;
+        case OPT_CHUNK_SIZE:
+            o.chunk.size = (size_t)rk_cli_long(&cli, "--chunk-size", optarg, 1, 1 << 24);
+            break;
         case OPT_OVERLAP: o.chunk.overlap = (size_t)rk_cli_long(&cli, "--overlap", optarg, 0, 1 << 24); break;
         case OPT_NORMALIZE:
-            if (!strcmp(optarg, "nfc")) o.form = RK_NORM_NFC;
-            else if (!strcmp(optarg, "nfkc")) o.form = RK_NORM_NFKC;
-            else rk_cli_usage(&cli, "--normalize: expected nfc or nfkc, got '%s'", optarg);
+            if (!strcmp(optarg, "nfc"))
+                o.form = RK_NORM_NFC;
+            else if (!strcmp(optarg, "nfkc"))
+                o.form = RK_NORM_NFKC;
+            else
+                rk_cli_usage(&cli, "--normalize: expected nfc or nfkc, got '%s'", optarg);
             break;
         }
     }
     if (!kb_path) rk_cli_usage(&cli, "--kb is required");
     if (optind >= argc) rk_cli_usage(&cli, "no PATH to ingest");
     if (o.chunk.overlap >= o.chunk.size)
-        rk_cli_usage(&cli, "--overlap (%zu) must be smaller than --chunk-size (%zu)", o.chunk.overlap, o.chunk.size);
+        rk_cli_usage(&cli, "--overlap (%zu) must be smaller than --chunk-size (%zu)", o.chunk.overlap,
+                     o.chunk.size);
 
     rk_error err = {0};
     rk_kb *kb;
@@ -83,16 +89,18 @@ int main(int argc, char **argv) {
     o.progress = on_progress;
     o.ctx = bar;
     rk_ingest_report r;
-    rk_status s = rk_ingest_paths(kb, (const char *const *)argv + optind, (size_t)(argc - optind), &o, &r, &err);
+    rk_status s =
+        rk_ingest_paths(kb, (const char *const *)argv + optind, (size_t)(argc - optind), &o, &r, &err);
     rk_progress_done(bar);
     rk_kb_close(kb);
     if (s) rk_cli_fail(&cli, &err);
     if (cli.json) {
-        json_t *j = json_pack("{sIsIsIsIsIsIsIsI}", "docs_new", (json_int_t)r.docs_new, "docs_changed",
-                              (json_int_t)r.docs_changed, "docs_unchanged", (json_int_t)r.docs_unchanged,
-                              "files_skipped", (json_int_t)r.files_skipped, "files_failed",
-                              (json_int_t)r.files_failed, "chunks_added", (json_int_t)r.chunks_added,
-                              "chunks_duplicate", (json_int_t)r.chunks_duplicate, "bytes", (json_int_t)r.bytes);
+        json_t *j =
+            json_pack("{sIsIsIsIsIsIsIsI}", "docs_new", (json_int_t)r.docs_new, "docs_changed",
+                      (json_int_t)r.docs_changed, "docs_unchanged", (json_int_t)r.docs_unchanged,
+                      "files_skipped", (json_int_t)r.files_skipped, "files_failed",
+                      (json_int_t)r.files_failed, "chunks_added", (json_int_t)r.chunks_added,
+                      "chunks_duplicate", (json_int_t)r.chunks_duplicate, "bytes", (json_int_t)r.bytes);
         rk_json_print_line(stdout, j);
         json_decref(j);
     } else {

@@ -23,11 +23,12 @@ enum {
     RK_OPT_USER = 0x200,
 };
 
-#define RK_CLI_COMMON_LONGOPTS                                                                     \
-    {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, RK_OPT_VERSION},                    \
-        {"json", no_argument, 0, RK_OPT_JSON}, {"quiet", no_argument, 0, RK_OPT_QUIET},            \
-        {"seed", required_argument, 0, RK_OPT_SEED},                                               \
-        {"threads", required_argument, 0, RK_OPT_THREADS}
+#define RK_CLI_COMMON_LONGOPTS                                                                               \
+    {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, RK_OPT_VERSION},                              \
+        {"json", no_argument, 0, RK_OPT_JSON}, {"quiet", no_argument, 0, RK_OPT_QUIET},                      \
+        {"seed", required_argument, 0, RK_OPT_SEED}, {                                                       \
+        "threads", required_argument, 0, RK_OPT_THREADS                                                      \
+    }
 
 typedef struct rk_cli {
     const char *prog; /* "raft-index" or "raft-index query": prefixes messages */

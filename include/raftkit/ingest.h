@@ -34,7 +34,7 @@ typedef struct rk_ingest_report {
     uint64_t files_skipped; /* empty or of an unsupported type */
     uint64_t files_failed;  /* unreadable */
     uint64_t chunks_added, chunks_duplicate;
-    uint64_t bytes;         /* raw bytes read */
+    uint64_t bytes; /* raw bytes read */
 } rk_ingest_report;
 
 /* Ingests every path (a file, or a folder walked recursively). Every path is

@@ -39,8 +39,7 @@ typedef enum rk_kb_mode {
  * Fails with RK_ENOTFOUND (no such directory), RK_ENOTKB (a file, a directory
  * without a KB, a non-empty directory that is no KB in CREATE mode, a corrupt
  * environment), RK_EVERSION (a newer schema), RK_EDB. */
-rk_status rk_kb_open(const char *path, rk_kb_mode mode, size_t initial_map_size, rk_kb **out,
-                     rk_error *err);
+rk_status rk_kb_open(const char *path, rk_kb_mode mode, size_t initial_map_size, rk_kb **out, rk_error *err);
 /* Closes the KB; no transaction may be open. Accepts NULL. */
 void rk_kb_close(rk_kb *kb);
 /* The directory given to rk_kb_open, borrowed for the KB's lifetime. */
@@ -99,19 +98,18 @@ rk_status rk_kb_doc_find(rk_kb_txn *txn, const char *uri, uint64_t *id, rk_error
 /* Removes the document, its uri entry, its chunks, their hash entries and vectors. */
 rk_status rk_kb_doc_delete(rk_kb_txn *txn, uint64_t id, rk_error *err);
 /* Every document in id order; *doc is valid during the call only. */
-rk_status rk_kb_doc_foreach(rk_kb_txn *txn,
-                            rk_status (*fn)(const rk_doc *doc, void *ctx, rk_error *err), void *ctx,
-                            rk_error *err);
+rk_status rk_kb_doc_foreach(rk_kb_txn *txn, rk_status (*fn)(const rk_doc *doc, void *ctx, rk_error *err),
+                            void *ctx, rk_error *err);
 
 /* ---- chunks ---- */
 
 typedef struct rk_chunk {
-    uint64_t id;      /* set by rk_kb_chunk_add */
+    uint64_t id; /* set by rk_kb_chunk_add */
     uint64_t doc_id;
-    uint32_t ordinal; /* position among the document's chunks */
-    uint32_t ntokens; /* words, as rk_text_next_word counts them */
+    uint32_t ordinal;    /* position among the document's chunks */
+    uint32_t ntokens;    /* words, as rk_text_next_word counts them */
     uint64_t start, end; /* byte span in the normalized document */
-    const char *text; /* NUL-terminated; from a getter, valid until the transaction ends */
+    const char *text;    /* NUL-terminated; from a getter, valid until the transaction ends */
     size_t text_len;
 } rk_chunk;
 
@@ -123,8 +121,7 @@ rk_status rk_kb_chunk_add(rk_kb_txn *txn, rk_chunk *c, rk_error *err);
 rk_status rk_kb_chunk_get(rk_kb_txn *txn, uint64_t id, rk_chunk *out, rk_error *err);
 /* The chunk whose text has this hash; RK_ENOTFOUND when none. */
 rk_status rk_kb_chunk_find(rk_kb_txn *txn, rk_hash128 h, uint64_t *id, rk_error *err);
-rk_status rk_kb_chunk_foreach(rk_kb_txn *txn,
-                              rk_status (*fn)(const rk_chunk *c, void *ctx, rk_error *err),
+rk_status rk_kb_chunk_foreach(rk_kb_txn *txn, rk_status (*fn)(const rk_chunk *c, void *ctx, rk_error *err),
                               void *ctx, rk_error *err);
 
 /* ---- vectors: chunk id -> float[dim] ---- */
@@ -148,8 +145,8 @@ rk_status rk_kb_blob_put(rk_kb_txn *txn, rk_kb_blobs db, const char *name, const
  * (valid until the transaction ends, *owned = NULL); one of several pieces is
  * joined into a new buffer that the caller frees (*owned = that buffer).
  * RK_ENOTFOUND when there is no such blob. */
-rk_status rk_kb_blob_get(rk_kb_txn *txn, rk_kb_blobs db, const char *name, const void **data,
-                         size_t *n, void **owned, rk_error *err);
+rk_status rk_kb_blob_get(rk_kb_txn *txn, rk_kb_blobs db, const char *name, const void **data, size_t *n,
+                         void **owned, rk_error *err);
 rk_status rk_kb_blob_delete(rk_kb_txn *txn, rk_kb_blobs db, const char *name, rk_error *err);
 
 /* ---- sizes ---- */

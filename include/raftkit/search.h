@@ -20,8 +20,8 @@ typedef struct rk_build_opts {
 } rk_build_opts;
 
 typedef struct rk_build_report {
-    uint64_t chunks;  /* vectors embedded and indexed */
-    uint64_t bytes;   /* serialized index size */
+    uint64_t chunks; /* vectors embedded and indexed */
+    uint64_t bytes;  /* serialized index size */
 } rk_build_report;
 
 /* Builds index o->name in one write transaction: all of it lands or none.

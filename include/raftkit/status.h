@@ -33,11 +33,9 @@ typedef struct rk_error {
 
 /* Sets e (when not NULL) to code and the printf-style message; returns code so
  * callers can write `return rk_fail(err, RK_EIO, "%s: %s", path, why);`. */
-rk_status rk_fail(rk_error *e, rk_status code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+rk_status rk_fail(rk_error *e, rk_status code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Prepends "prefix: " to an already-set message (adds context on the way up). */
-rk_status rk_fail_prefix(rk_error *e, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+rk_status rk_fail_prefix(rk_error *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

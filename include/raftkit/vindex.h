@@ -38,8 +38,7 @@ rk_status rk_vindex_search(const rk_vindex *ix, size_t nq, const float *q, size_
 
 /* Serializes the index into the KB blob `name` (replacing it) in txn and
  * sets *bytes to its serialized size. */
-rk_status rk_vindex_save(const rk_vindex *ix, rk_kb_txn *txn, const char *name, size_t *bytes,
-                         rk_error *err);
+rk_status rk_vindex_save(const rk_vindex *ix, rk_kb_txn *txn, const char *name, size_t *bytes, rk_error *err);
 /* Reads the index stored as blob `name`; RK_ENOTFOUND when there is none. */
 rk_status rk_vindex_load(rk_kb_txn *txn, const char *name, rk_vindex **out, rk_error *err);
 

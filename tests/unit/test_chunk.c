@@ -19,10 +19,12 @@ static rk_span *chunk_checked(const char *t, size_t size, size_t overlap, size_t
     for (size_t i = 0; i < *count; i++) {
         cr_assert_lt(s[i].start, s[i].end);
         cr_assert_leq(s[i].end, n);
-        cr_assert_leq(rk_utf8_length(t + s[i].start, s[i].end - s[i].start), size, "chunk %zu is too long", i);
+        cr_assert_leq(rk_utf8_length(t + s[i].start, s[i].end - s[i].start), size, "chunk %zu is too long",
+                      i);
         cr_assert(!is_space(t[s[i].start]) && !is_space(t[s[i].end - 1]), "chunk %zu is not trimmed", i);
         cr_assert_neq((unsigned char)t[s[i].start] & 0xC0, 0x80, "chunk %zu starts inside a code point", i);
-        cr_assert(s[i].end == n || ((unsigned char)t[s[i].end] & 0xC0) != 0x80, "chunk %zu ends inside one", i);
+        cr_assert(s[i].end == n || ((unsigned char)t[s[i].end] & 0xC0) != 0x80, "chunk %zu ends inside one",
+                  i);
         if (i) {
             cr_assert_gt(s[i].start, s[i - 1].start, "chunks advance");
             cr_assert_gt(s[i].end, s[i - 1].end, "chunks advance");
@@ -35,7 +37,8 @@ static rk_span *chunk_checked(const char *t, size_t size, size_t overlap, size_t
     /* Every non-space byte is in some chunk. */
     for (size_t b = 0, i = 0; b < n; b++) {
         if (is_space(t[b])) continue;
-        while (i < *count && s[i].end <= b) i++;
+        while (i < *count && s[i].end <= b)
+            i++;
         cr_assert(i < *count && s[i].start <= b, "byte %zu is in no chunk", b);
     }
     return s;
@@ -62,7 +65,8 @@ Test(chunk, a_paragraph_line_break_is_not_a_boundary) {
 }
 
 Test(chunk, long_paragraphs_are_cut_at_sentences_then_words) {
-    const char *t = "Alpha beta gamma. Delta epsilon zeta eta. Theta iota kappa lambda mu nu xi omicron pi rho.";
+    const char *t =
+        "Alpha beta gamma. Delta epsilon zeta eta. Theta iota kappa lambda mu nu xi omicron pi rho.";
     size_t n;
     rk_span *s = chunk_checked(t, 45, 0, &n);
     cr_assert_geq(n, 3);
@@ -77,7 +81,8 @@ Test(chunk, long_paragraphs_are_cut_at_sentences_then_words) {
 Test(chunk, multibyte_text_is_cut_on_code_points) {
     /* 30 four-byte emoji and 2-byte letters with no spaces. */
     char t[400] = "";
-    for (int i = 0; i < 30; i++) strcat(t, i % 2 ? "\xf0\x9f\x98\x80" : "\xc3\xa9");
+    for (int i = 0; i < 30; i++)
+        strcat(t, i % 2 ? "\xf0\x9f\x98\x80" : "\xc3\xa9");
     size_t n;
     rk_span *s = chunk_checked(t, 7, 0, &n);
     cr_assert_eq(n, 5);
@@ -104,7 +109,8 @@ Test(chunk, generated_text_keeps_every_invariant) {
         for (int k = 0; k < sentences; k++) {
             int words = 3 + (int)((seed = seed * 1103515245 + 12345) >> 16) % 20;
             for (int w = 0; w < words; w++)
-                at += (size_t)sprintf(t + at, "%s%s", w ? " " : "", (seed = seed * 1103515245 + 12345) & 0x100 ? "wörd" : "x");
+                at += (size_t)sprintf(t + at, "%s%s", w ? " " : "",
+                                      (seed = seed * 1103515245 + 12345) & 0x100 ? "wörd" : "x");
             at += (size_t)sprintf(t + at, ". ");
         }
         at += (size_t)sprintf(t + at, "\n\n");

@@ -34,11 +34,16 @@ typedef struct doc_in {
 
 static rk_status add_doc(rk_kb_txn *t, void *ctx, rk_error *err) {
     doc_in *in = ctx;
-    rk_doc d = {.uri = in->uri, .title = "T", .hash = rk_hash128_of(in->uri, strlen(in->uri)), .size = 7, .mtime = 9};
+    rk_doc d = {
+        .uri = in->uri, .title = "T", .hash = rk_hash128_of(in->uri, strlen(in->uri)), .size = 7, .mtime = 9};
     rk_status s = rk_kb_doc_put(t, &d, err);
     for (int i = 0; !s && in->texts[i]; i++) {
-        rk_chunk c = {.doc_id = d.id, .ordinal = (uint32_t)i, .start = (uint64_t)i * 10, .end = (uint64_t)i * 10 + 5,
-                      .text = in->texts[i], .text_len = strlen(in->texts[i])};
+        rk_chunk c = {.doc_id = d.id,
+                      .ordinal = (uint32_t)i,
+                      .start = (uint64_t)i * 10,
+                      .end = (uint64_t)i * 10 + 5,
+                      .text = in->texts[i],
+                      .text_len = strlen(in->texts[i])};
         s = rk_kb_chunk_add(t, &c, err);
         in->chunk_ids[i] = c.id;
         if (i == 0) d.first_chunk = c.id;
@@ -258,7 +263,8 @@ Test(kb, blobs_in_pieces) {
     rk_kb *kb = open_kb(p, RK_KB_CREATE, 0);
     rk_kb_set_blob_piece_size(1000);
     char big[4500], small[300];
-    for (size_t i = 0; i < sizeof big; i++) big[i] = (char)(i * 7);
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (char)(i * 7);
     memset(small, 's', sizeof small);
     rk_error e = {0};
     blob_in b = {"idx", big, sizeof big};
@@ -319,7 +325,8 @@ Test(kb, things_that_are_not_a_kb) {
     cr_assert_eq(rk_kb_open(dir, RK_KB_READONLY, 0, &kb, &e), RK_ENOTKB, "an empty directory");
     cr_assert(strstr(e.msg, "not a raftkit KB"), "%s", e.msg);
     free(write_text(dir, "notes.txt", "hello"));
-    cr_assert_eq(rk_kb_open(dir, RK_KB_CREATE, 0, &kb, &e), RK_ENOTKB, "a non-empty directory is not taken over");
+    cr_assert_eq(rk_kb_open(dir, RK_KB_CREATE, 0, &kb, &e), RK_ENOTKB,
+                 "a non-empty directory is not taken over");
     struct stat st;
     snprintf(path, sizeof path, "%s/data.mdb", dir);
     cr_assert_neq(stat(path, &st), 0, "nothing was created");

@@ -52,12 +52,14 @@ static rk_status check_chunk(const rk_chunk *c, void *vctx, rk_error *err) {
     const char *p = c->text, *end = c->text + c->text_len;
     while (p < end) {
         const char *q = p;
-        while (q < end && !((*q == '.' || *q == '?' || *q == '!') && (q + 1 == end || q[1] == ' ' || q[1] == '\n')) &&
+        while (q < end &&
+               !((*q == '.' || *q == '?' || *q == '!') && (q + 1 == end || q[1] == ' ' || q[1] == '\n')) &&
                *q != '\n')
             q++;
         if (q < end && *q != '\n') q++;
         int words = 0;
-        for (const char *w = p; w < q; w++) words += *w == ' ';
+        for (const char *w = p; w < q; w++)
+            words += *w == ' ';
         if (words >= 5 && *p != '#') {
             char sentence[2000];
             snprintf(sentence, sizeof sentence, "%.*s", (int)(q - p), p);
@@ -79,7 +81,8 @@ static rk_status check_chunk(const rk_chunk *c, void *vctx, rk_error *err) {
             ctx->tried++;
         }
         p = q;
-        while (p < end && (*p == ' ' || *p == '\n')) p++;
+        while (p < end && (*p == ' ' || *p == '\n'))
+            p++;
     }
     return RK_OK;
 }
@@ -109,7 +112,8 @@ Test(search, the_index_loaded_from_the_kb_answers_like_the_built_one) {
     rk_error e = {0};
     rk_searcher *sr;
     cr_assert_eq(rk_searcher_open(kb, "default", &sr, &e), RK_OK, "%s", e.msg);
-    for (int i = 0; i < 5; i++) cr_assert_eq(rk_searcher_query(sr, queries[i], 8, first[i], &n1[i], &e), RK_OK);
+    for (int i = 0; i < 5; i++)
+        cr_assert_eq(rk_searcher_query(sr, queries[i], 8, first[i], &n1[i], &e), RK_OK);
     rk_searcher_close(sr);
     /* Close and reopen the KB itself: everything comes from disk. */
     rk_kb_close(kb);
@@ -125,7 +129,8 @@ Test(search, the_index_loaded_from_the_kb_answers_like_the_built_one) {
     }
     cr_assert_eq(n1[0], 8);
     for (int i = 0; i < 5; i++)
-        for (size_t k = 1; k < n1[i]; k++) cr_assert_geq(first[i][k - 1].score, first[i][k].score, "best first");
+        for (size_t k = 1; k < n1[i]; k++)
+            cr_assert_geq(first[i][k - 1].score, first[i][k].score, "best first");
     rk_searcher_close(sr);
 }
 
@@ -196,10 +201,12 @@ Test(search, embeddings_are_unit_length_deterministic_and_reloadable) {
     cr_assert_eq(rk_embedder_embed(emb, text, strlen(text), b, &e), RK_OK);
     cr_assert_eq(memcmp(a, b, sizeof a), 0);
     double norm = 0;
-    for (int i = 0; i < 64; i++) norm += a[i] * a[i];
+    for (int i = 0; i < 64; i++)
+        norm += a[i] * a[i];
     cr_assert_float_eq(norm, 1.0, 1e-5);
     cr_assert_eq(rk_embedder_embed(emb, "  ,;. ", 6, a, &e), RK_OK);
-    for (int i = 0; i < 64; i++) cr_assert_eq(a[i], 0.0f, "no words, zero vector");
+    for (int i = 0; i < 64; i++)
+        cr_assert_eq(a[i], 0.0f, "no words, zero vector");
     /* The stored vector of chunk 1 is what the reloaded embedder computes. */
     rk_chunk c;
     cr_assert_eq(rk_kb_chunk_get(t, 1, &c, &e), RK_OK);

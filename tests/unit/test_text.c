@@ -30,7 +30,10 @@ Test(text, nfkc_folds_compatibility_forms) {
 }
 
 Test(text, line_endings_controls_and_invisibles) {
-    const char in[] = "\xef\xbb\xbf" "a\r\nb\rc\x0b" "d\te\xe2\x80\xa8" "f\xe2\x80\x8bg\x07";
+    const char in[] = "\xef\xbb\xbf"
+                      "a\r\nb\rc\x0b"
+                      "d\te\xe2\x80\xa8"
+                      "f\xe2\x80\x8bg\x07";
     char *s = norm(in, sizeof in - 1, RK_NORM_NFC, NULL);
     cr_assert_str_eq(s, "a\nb\ncd e\nfg");
     free(s);

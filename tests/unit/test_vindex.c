@@ -16,7 +16,8 @@ static float *random_unit_vectors(size_t n, unsigned seed) {
             x[i * D + d] = (float)((seed >> 8) & 0xFFFF) / 65535.0f - 0.5f;
             norm += x[i * D + d] * x[i * D + d];
         }
-        for (int d = 0; d < D; d++) x[i * D + d] /= (float)sqrt(norm);
+        for (int d = 0; d < D; d++)
+            x[i * D + d] /= (float)sqrt(norm);
     }
     return x;
 }
@@ -25,7 +26,8 @@ static rk_vindex *flat_with(const float *x, uint64_t *ids) {
     rk_vindex *ix = NULL;
     rk_error e = {0};
     cr_assert_eq(rk_vindex_create("Flat", D, RK_METRIC_IP, &ix, &e), RK_OK, "%s", e.msg);
-    for (size_t i = 0; i < N; i++) ids[i] = 1000 + 3 * i; /* ids are not positions */
+    for (size_t i = 0; i < N; i++)
+        ids[i] = 1000 + 3 * i; /* ids are not positions */
     cr_assert_eq(rk_vindex_add(ix, N, x, ids, &e), RK_OK, "%s", e.msg);
     return ix;
 }
@@ -43,7 +45,8 @@ Test(vindex, flat_search_returns_ids_best_first) {
         cr_assert_eq(rk_vindex_search(ix, 1, x + q * D, 5, scores, got, &e), RK_OK);
         cr_assert_eq(got[0], (int64_t)ids[q], "a vector finds itself first");
         cr_assert_float_eq(scores[0], 1.0f, 1e-5);
-        for (int k = 1; k < 5; k++) cr_assert_geq(scores[k - 1], scores[k]);
+        for (int k = 1; k < 5; k++)
+            cr_assert_geq(scores[k - 1], scores[k]);
     }
     /* More results asked for than vectors: the rest are -1. */
     rk_vindex *small = NULL;
@@ -67,7 +70,6 @@ Test(vindex, unknown_factory_surfaces_faiss_message) {
     cr_assert(strstr(e.msg, "NoSuchIndex42"), "%s", e.msg);
     cr_assert_gt(strlen(e.msg), strlen("NoSuchIndex42: "), "FAISS's own explanation follows: %s", e.msg);
 }
-
 
 typedef struct save_ctx {
     rk_vindex *ix;
@@ -120,7 +122,8 @@ Test(vindex, stored_in_many_pieces_and_loaded_back_identical) { save_load_compar
 Test(vindex, an_index_that_needs_training) {
     float *x = random_unit_vectors(N, 3);
     uint64_t ids[N];
-    for (size_t i = 0; i < N; i++) ids[i] = i + 1;
+    for (size_t i = 0; i < N; i++)
+        ids[i] = i + 1;
     rk_vindex *ix = NULL;
     rk_error e = {0};
     cr_assert_eq(rk_vindex_create("IVF4,Flat", D, RK_METRIC_IP, &ix, &e), RK_OK, "%s", e.msg);
