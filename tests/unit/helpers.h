@@ -33,8 +33,9 @@ static inline void tmpdir_free(char *d) {
 
 /* Writes n bytes to dir/name and returns the path (caller frees). */
 static inline char *write_file(const char *dir, const char *name, const void *data, size_t n) {
-    char *path = malloc(strlen(dir) + strlen(name) + 2);
-    sprintf(path, "%s/%s", dir, name); /* sized exactly above */
+    size_t n_path = strlen(dir) + strlen(name) + 2;
+    char *path = malloc(n_path);
+    snprintf(path, n_path, "%s/%s", dir, name);
     FILE *f = fopen(path, "wb");
     cr_assert(f, "cannot write %s", path);
     cr_assert_eq(fwrite(data, 1, n, f), n);

@@ -82,7 +82,7 @@ Test(chunk, multibyte_text_is_cut_on_code_points) {
     /* 30 four-byte emoji and 2-byte letters with no spaces. */
     char t[400] = "";
     for (int i = 0; i < 30; i++)
-        strcat(t, i % 2 ? "\xf0\x9f\x98\x80" : "\xc3\xa9");
+        snprintf(t + strlen(t), sizeof t - strlen(t), "%s", i % 2 ? "\xf0\x9f\x98\x80" : "\xc3\xa9");
     size_t n;
     rk_span *s = chunk_checked(t, 7, 0, &n);
     cr_assert_eq(n, 5);
@@ -109,11 +109,11 @@ Test(chunk, generated_text_keeps_every_invariant) {
         for (int k = 0; k < sentences; k++) {
             int words = 3 + (int)((seed = seed * 1103515245 + 12345) >> 16) % 20;
             for (int w = 0; w < words; w++)
-                at += (size_t)sprintf(t + at, "%s%s", w ? " " : "",
-                                      (seed = seed * 1103515245 + 12345) & 0x100 ? "wörd" : "x");
-            at += (size_t)sprintf(t + at, ". ");
+                at += (size_t)snprintf(t + at, 200000 - at, "%s%s", w ? " " : "",
+                                       (seed = seed * 1103515245 + 12345) & 0x100 ? "wörd" : "x");
+            at += (size_t)snprintf(t + at, 200000 - at, ". ");
         }
-        at += (size_t)sprintf(t + at, "\n\n");
+        at += (size_t)snprintf(t + at, 200000 - at, "\n\n");
     }
     size_t sizes[] = {20, 100, 500, 1000};
     for (int i = 0; i < 4; i++) {

@@ -15,7 +15,7 @@ static void on_notice(rk_notice_level level, const char *msg, void *ctx) {
 static void setup(void) {
     dir = tmpdir_new();
     kbdir = malloc(strlen(dir) + 4);
-    sprintf(kbdir, "%s/kb", dir); /* sized above */
+    snprintf(kbdir, strlen(dir) + 4, "%s/kb", dir);
     notices[0] = 0;
 }
 static void teardown(void) {

@@ -22,7 +22,7 @@ static rk_kb *open_kb(const char *path, rk_kb_mode mode, size_t map) {
 
 static char *kb_path(void) {
     char *p = malloc(strlen(dir) + 4);
-    sprintf(p, "%s/kb", dir); /* sized above */
+    snprintf(p, strlen(dir) + 4, "%s/kb", dir);
     return p;
 }
 
