@@ -7,9 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "raftkit/hash.h"
+#include "raftkit/html.h"
 
 /* A batch commits after this many documents or normalized bytes, whichever
  * comes first: few enough fsyncs, bounded memory. */
@@ -62,7 +64,14 @@ static int is_markdown(const char *path) {
     return !strcmp(e, "md") || !strcmp(e, "markdown");
 }
 
-static int supported(const char *path) { return is_markdown(path) || !strcmp(extension(path), "txt"); }
+static int is_html(const char *path) {
+    const char *e = extension(path);
+    return !strcasecmp(e, "html") || !strcasecmp(e, "htm");
+}
+
+static int supported(const char *path) {
+    return is_markdown(path) || is_html(path) || !strcmp(extension(path), "txt");
+}
 
 static char *join(const char *dir, const char *name) {
     size_t a = strlen(dir), b = strlen(name);
@@ -176,15 +185,33 @@ static rk_status prepare(const char *path, const rk_ingest_opts *o, rk_ingest_re
         return RK_OK;
     }
     rep->bytes += size;
-    rk_text_report tr;
-    rk_status s = rk_text_normalize(raw, size, o->form, &p->text, &p->n, &tr, err);
     p->hash = rk_hash128_of(raw, size);
-    free(raw);
-    if (s) return s;
+    p->size = size;
+    char *text = raw, *html_title = NULL;
+    size_t len = size;
+    rk_status s;
+    if (is_html(path) && size) { /* an empty page is skipped below like any empty file */
+        s = rk_html_text(raw, size, path, &text, &len, &html_title, err);
+        free(raw);
+        if (s == RK_EFORMAT) {
+            notice(o, RK_NOTICE_WARN, "%s", err->msg);
+            rep->files_failed++;
+            return RK_OK;
+        }
+        if (s) return s;
+    }
+    rk_text_report tr;
+    s = rk_text_normalize(text, len, o->form, &p->text, &p->n, &tr, err);
+    free(text);
+    if (s) {
+        free(html_title);
+        return s;
+    }
     if (tr.invalid)
         notice(o, RK_NOTICE_WARN,
                "%s: invalid UTF-8 at byte %zu (%zu invalid sequence%s replaced with U+FFFD)", path,
                tr.first_invalid, tr.invalid, tr.invalid == 1 ? "" : "s");
+    p->title = html_title;
     if ((s = rk_chunk_text(p->text, p->n, &o->chunk, &p->spans, &p->nspans, err))) {
         prepared_free(p);
         return s;
@@ -196,10 +223,9 @@ static rk_status prepare(const char *path, const rk_ingest_opts *o, rk_ingest_re
         rep->files_skipped++;
         return RK_OK;
     }
-    p->size = size;
     p->mtime = (int64_t)st.st_mtime;
     const char *slash = strrchr(path, '/');
-    p->title = title_of(path, p->text, p->n);
+    if (!p->title) p->title = title_of(path, p->text, p->n);
     if (!p->title) p->title = strdup(slash ? slash + 1 : path);
     if (!p->title) {
         prepared_free(p);
@@ -308,7 +334,8 @@ rk_status rk_ingest_paths(rk_kb *kb, const char *const *paths, size_t npaths, co
         if (S_ISDIR(st.st_mode)) {
             s = walk(paths[i], o, &files, err);
         } else if (!supported(paths[i])) {
-            notice(o, RK_NOTICE_WARN, "%s: skipped (unsupported file type; .txt and .md are read)", paths[i]);
+            notice(o, RK_NOTICE_WARN, "%s: skipped (unsupported file type; .txt, .md and .html are read)",
+                   paths[i]);
             rep->files_skipped++;
         } else if (strlist_push(&files, strdup(paths[i]))) {
             s = rk_fail(err, RK_ENOMEM, "out of memory");

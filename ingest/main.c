@@ -11,7 +11,8 @@
 static const char HELP[] =
     "Usage: raft-ingest --kb KB [options] PATH...\n"
     "\n"
-    "Reads .txt and .md files (folders are walked recursively), normalizes them\n"
+    "Reads .txt, .md and .html files (folders are walked recursively; HTML through\n"
+    "libxml2, without scripts, styles, navigation and footers), normalizes them\n"
     "(Unicode NFC, line endings, control characters), splits them into chunks on\n"
     "paragraph boundaries, drops exact duplicate chunks and stores documents and\n"
     "chunks in the KB (an LMDB directory, created when missing). Re-running on\n"

@@ -12,6 +12,7 @@ pkgs=(
     libopenblas-openmp-dev # BLAS, the OpenMP build (FAISS and our kernels use OpenMP)
     libjansson-dev        # JSON
     libxxhash-dev         # hashing
+    libxml2-dev           # HTML
 )
 missing=()
 for p in "${pkgs[@]}"; do

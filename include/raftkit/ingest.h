@@ -1,5 +1,5 @@
 /* ingest.h — turning files into KB documents and chunks: walking paths,
- * reading .txt and .md files, normalizing, chunking, exact dedup, and writing
+ * reading .txt, .md and .html files, normalizing, chunking, exact dedup, and writing
  * to the KB in batches of whole documents.
  * Not for embedding or indexing (search.h). */
 #ifndef RAFTKIT_INGEST_H

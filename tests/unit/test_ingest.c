@@ -194,3 +194,41 @@ Test(ingest, overlap_not_below_size_is_refused) {
     cr_assert_eq(rk_ingest_paths(kb, paths, 1, &o, &r, &e), RK_EINVAL);
     rk_kb_close(kb);
 }
+
+typedef struct texts {
+    char all[4096];
+} texts;
+
+static rk_status gather(const rk_chunk *c, void *ctx, rk_error *err) {
+    (void)err;
+    texts *t = ctx;
+    size_t n = strlen(t->all);
+    snprintf(t->all + n, sizeof t->all - n, "%s|", c->text);
+    return RK_OK;
+}
+
+Test(ingest, html_pages_are_read_as_text) {
+    char *page =
+        write_text(dir, "ferry.HTML",
+                   "<html><head><title>Ferry</title><script>var hidden = 'script text';</script></head>"
+                   "<body><nav>Home | About</nav><h2>Timetable</h2><p>The morning ferry leaves at 07:15."
+                   "</p><ul><li>Adults 12 euros</li><li>Children 6 euros</li></ul></body></html>");
+    const char *paths[] = {page};
+    rk_ingest_report r = ingest(paths, 1, RK_OK);
+    cr_assert_eq(r.docs_new, 1);
+    rk_kb *kb;
+    rk_kb_txn *t;
+    rk_error e = {0};
+    cr_assert_eq(rk_kb_open(kbdir, RK_KB_READONLY, 0, &kb, &e), RK_OK);
+    cr_assert_eq(rk_kb_read_begin(kb, &t, &e), RK_OK);
+    rk_doc d;
+    cr_assert_eq(rk_kb_doc_get(t, 1, &d, &e), RK_OK);
+    cr_assert_str_eq(d.title, "Ferry");
+    texts all = {{0}};
+    cr_assert_eq(rk_kb_chunk_foreach(t, gather, &all, &e), RK_OK);
+    cr_assert_str_eq(
+        all.all, "Timetable\n\nThe morning ferry leaves at 07:15.\n\nAdults 12 euros\n\nChildren 6 euros|");
+    rk_kb_read_end(t);
+    rk_kb_close(kb);
+    free(page);
+}
