@@ -56,13 +56,13 @@ static int is_named(const xmlNode *n, const char *const *names) {
     return 0;
 }
 
-static const char *const SKIPPED[] = {"script", "style", "noscript", "template", "nav", "footer", "head",
-                                      "iframe", "svg", "button", "form", NULL};
-static const char *const BLOCKS[] = {"p",  "div", "section", "article", "main", "header", "aside", "h1",
-                                     "h2", "h3",  "h4",      "h5",      "h6",   "li",     "ul",    "ol",
-                                     "dl", "dt",  "dd",      "tr",      "table", "pre",   "blockquote",
-                                     "figure", "figcaption", "hr", "br", "address", "details", "summary",
-                                     "body", NULL};
+static const char *const SKIPPED[] = {"script", "style",  "noscript", "template", "nav",  "footer",
+                                      "head",   "iframe", "svg",      "button",   "form", NULL};
+static const char *const BLOCKS[] = {
+    "p",          "div", "section", "article", "main",    "header",  "aside",      "h1",
+    "h2",         "h3",  "h4",      "h5",      "h6",      "li",      "ul",         "ol",
+    "dl",         "dt",  "dd",      "tr",      "table",   "pre",     "blockquote", "figure",
+    "figcaption", "hr",  "br",      "address", "details", "summary", "body",       NULL};
 
 static void walk(const xmlNode *n, buf *b) {
     for (; n; n = n->next) {
@@ -70,7 +70,8 @@ static void walk(const xmlNode *n, buf *b) {
             if (n->content) put_text(b, (const char *)n->content);
         } else if (n->type == XML_ELEMENT_NODE && !is_named(n, SKIPPED)) {
             int block = is_named(n, BLOCKS);
-            if (block) paragraph_break(b);
+            if (block)
+                paragraph_break(b);
             else if (!xmlStrcasecmp(n->name, (const xmlChar *)"td") ||
                      !xmlStrcasecmp(n->name, (const xmlChar *)"th"))
                 b->pending_space = 1; /* cells of a row stay on one line, apart */
@@ -92,7 +93,8 @@ static char *first_text(xmlNode *n, const char *name) {
                 return NULL;
             }
             size_t end = b.n;
-            while (end && b.p[end - 1] == '\n') end--;
+            while (end && b.p[end - 1] == '\n')
+                end--;
             b.p[end] = 0;
             return b.p;
         }

@@ -29,9 +29,10 @@ Test(html, scripts_styles_and_navigation_are_dropped) {
 }
 
 Test(html, nested_lists_and_tables_become_paragraphs) {
-    const char *page = "<body><ul><li>Ferries<ul><li>Morning boat</li><li>Evening boat</li></ul></li>"
-                       "<li>Flights</li></ul><table><tr><th>Day</th><th>Time</th></tr>"
-                       "<tr><td>Monday</td><td>09:00</td></tr></table><div>Tail text<br>after break</div></body>";
+    const char *page =
+        "<body><ul><li>Ferries<ul><li>Morning boat</li><li>Evening boat</li></ul></li>"
+        "<li>Flights</li></ul><table><tr><th>Day</th><th>Time</th></tr>"
+        "<tr><td>Monday</td><td>09:00</td></tr></table><div>Tail text<br>after break</div></body>";
     char *title = NULL, *t = text_of(page, &title);
     cr_assert_str_eq(t, "Ferries\n\nMorning boat\n\nEvening boat\n\nFlights\n\nDay Time\n\nMonday 09:00\n\n"
                         "Tail text\n\nafter break\n\n");

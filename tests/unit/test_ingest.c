@@ -36,16 +36,27 @@ static rk_ingest_report ingest(const char *const *paths, size_t n, rk_status wan
     return r;
 }
 
-static rk_kb_stats stats(void) {
-    rk_kb *kb;
+/* Opens the KB read-only with a read transaction; close with read_done. */
+static rk_kb_txn *read_kb(rk_kb **kb) {
     rk_kb_txn *t;
-    rk_kb_stats st;
     rk_error e = {0};
-    cr_assert_eq(rk_kb_open(kbdir, RK_KB_READONLY, 0, &kb, &e), RK_OK, "%s", e.msg);
-    cr_assert_eq(rk_kb_read_begin(kb, &t, &e), RK_OK);
-    cr_assert_eq(rk_kb_stats_get(t, &st, &e), RK_OK);
+    cr_assert_eq(rk_kb_open(kbdir, RK_KB_READONLY, 0, kb, &e), RK_OK, "%s", e.msg);
+    cr_assert_eq(rk_kb_read_begin(*kb, &t, &e), RK_OK, "%s", e.msg);
+    return t;
+}
+
+static void read_done(rk_kb *kb, rk_kb_txn *t) {
     rk_kb_read_end(t);
     rk_kb_close(kb);
+}
+
+static rk_kb_stats stats(void) {
+    rk_kb *kb;
+    rk_kb_stats st;
+    rk_error e = {0};
+    rk_kb_txn *t = read_kb(&kb);
+    cr_assert_eq(rk_kb_stats_get(t, &st, &e), RK_OK);
+    read_done(kb, t);
     return st;
 }
 
@@ -111,10 +122,8 @@ Test(ingest, a_changed_file_replaces_its_chunks_and_keeps_its_id) {
     cr_assert_eq(r.docs_changed, 1);
     cr_assert_eq(r.docs_new, 0);
     rk_kb *kb;
-    rk_kb_txn *t;
     rk_error e = {0};
-    cr_assert_eq(rk_kb_open(kbdir, RK_KB_READONLY, 0, &kb, &e), RK_OK);
-    cr_assert_eq(rk_kb_read_begin(kb, &t, &e), RK_OK);
+    rk_kb_txn *t = read_kb(&kb);
     uint64_t id, cid;
     rk_doc d;
     rk_chunk c;
@@ -127,8 +136,7 @@ Test(ingest, a_changed_file_replaces_its_chunks_and_keeps_its_id) {
     cr_assert(strstr(c.text, "apricots"));
     const char *old = "The alpha paragraph talks about apples.";
     cr_assert_eq(rk_kb_chunk_find(t, rk_kb_chunk_hash(old, strlen(old)), &cid, &e), RK_ENOTFOUND);
-    rk_kb_read_end(t);
-    rk_kb_close(kb);
+    read_done(kb, t);
     cr_assert_eq(stats().chunks, 1);
     free(a);
 }
@@ -217,10 +225,8 @@ Test(ingest, html_pages_are_read_as_text) {
     rk_ingest_report r = ingest(paths, 1, RK_OK);
     cr_assert_eq(r.docs_new, 1);
     rk_kb *kb;
-    rk_kb_txn *t;
     rk_error e = {0};
-    cr_assert_eq(rk_kb_open(kbdir, RK_KB_READONLY, 0, &kb, &e), RK_OK);
-    cr_assert_eq(rk_kb_read_begin(kb, &t, &e), RK_OK);
+    rk_kb_txn *t = read_kb(&kb);
     rk_doc d;
     cr_assert_eq(rk_kb_doc_get(t, 1, &d, &e), RK_OK);
     cr_assert_str_eq(d.title, "Ferry");
@@ -228,7 +234,6 @@ Test(ingest, html_pages_are_read_as_text) {
     cr_assert_eq(rk_kb_chunk_foreach(t, gather, &all, &e), RK_OK);
     cr_assert_str_eq(
         all.all, "Timetable\n\nThe morning ferry leaves at 07:15.\n\nAdults 12 euros\n\nChildren 6 euros|");
-    rk_kb_read_end(t);
-    rk_kb_close(kb);
+    read_done(kb, t);
     free(page);
 }

@@ -171,12 +171,15 @@ Test(kb, failed_write_leaves_previous_state) {
     free(p);
 }
 
-static rk_status meta_only(rk_kb_txn *txn, void *ctx, rk_error *err) {
-    (void)ctx;
-    json_t *j = json_integer(5);
-    rk_status s = rk_kb_meta_put(txn, "something", j, err);
-    json_decref(j);
-    return s;
+/* Writes one meta key; ctx is a put_meta_ctx. */
+typedef struct put_meta_ctx {
+    const char *key;
+    json_t *value;
+} put_meta_ctx;
+
+static rk_status put_meta(rk_kb_txn *txn, void *ctx, rk_error *err) {
+    put_meta_ctx *m = ctx;
+    return rk_kb_meta_put(txn, m->key, m->value, err);
 }
 
 Test(kb, generation_rises_only_with_doc_or_chunk_changes) {
@@ -190,7 +193,9 @@ Test(kb, generation_rises_only_with_doc_or_chunk_changes) {
     cr_assert_eq(rk_kb_read_begin(kb, &t, &e), RK_OK);
     rk_kb_generation(t, &g[0], &e);
     rk_kb_read_end(t);
-    cr_assert_eq(rk_kb_write(kb, meta_only, NULL, &e), RK_OK);
+    put_meta_ctx m = {"something", json_integer(5)};
+    cr_assert_eq(rk_kb_write(kb, put_meta, &m, &e), RK_OK);
+    json_decref(m.value);
     cr_assert_eq(rk_kb_read_begin(kb, &t, &e), RK_OK);
     rk_kb_generation(t, &g[1], &e);
     rk_kb_read_end(t);
@@ -295,19 +300,13 @@ Test(kb, blobs_in_pieces) {
     free(p);
 }
 
-static rk_status set_schema(rk_kb_txn *t, void *ctx, rk_error *err) {
-    json_t *j = json_pack("{si}", "version", *(int *)ctx);
-    rk_status s = rk_kb_meta_put(t, "schema", j, err);
-    json_decref(j);
-    return s;
-}
-
 Test(kb, newer_schema_is_refused) {
     char *p = kb_path();
     rk_kb *kb = open_kb(p, RK_KB_CREATE, 0);
-    int v = RK_KB_SCHEMA + 1;
+    put_meta_ctx m = {"schema", json_pack("{si}", "version", RK_KB_SCHEMA + 1)};
     rk_error e = {0};
-    cr_assert_eq(rk_kb_write(kb, set_schema, &v, &e), RK_OK);
+    cr_assert_eq(rk_kb_write(kb, put_meta, &m, &e), RK_OK);
+    json_decref(m.value);
     rk_kb_close(kb);
     cr_assert_eq(rk_kb_open(p, RK_KB_READONLY, 0, &kb, &e), RK_EVERSION);
     cr_assert_null(kb);
