@@ -18,6 +18,7 @@ const char *rk_strerror(rk_status s) {
     case RK_EDB: return "database error";
     case RK_EFAISS: return "FAISS error";
     case RK_ESTATE: return "operation out of order";
+    case RK_ENET: return "network error";
     }
     return "unknown status";
 }

@@ -104,12 +104,11 @@ static char *first_text(xmlNode *n, const char *name) {
     return NULL;
 }
 
-rk_status rk_html_text(const char *html, size_t n, const char *uri, char **text, size_t *len, char **title,
-                       rk_error *err) {
-    *text = *title = NULL;
+rk_status rk_html_parts(const char *html, size_t n, const char *charset, const char *uri, rk_parts *out,
+                        rk_error *err) {
     if (n > INT32_MAX) return rk_fail(err, RK_EFORMAT, "%s: HTML page of %zu bytes is too large", uri, n);
-    /* NONET: never fetch a DTD; the page's own <meta charset> wins over the UTF-8 default. */
-    htmlDocPtr doc = htmlReadMemory(html, (int)n, uri, NULL,
+    /* NONET: never fetch a DTD; the page's own <meta charset> wins over the given one. */
+    htmlDocPtr doc = htmlReadMemory(html, (int)n, uri, charset,
                                     HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
                                         HTML_PARSE_NONET | HTML_PARSE_NOBLANKS);
     if (!doc) return rk_fail(err, RK_EFORMAT, "%s: not parseable as HTML", uri);
@@ -124,12 +123,9 @@ rk_status rk_html_text(const char *html, size_t n, const char *uri, char **text,
         free(t);
         return rk_fail(err, RK_ENOMEM, "%s: out of memory", uri);
     }
-    *text = b.p ? b.p : strdup("");
-    *len = b.n;
-    *title = t;
-    if (!*text) {
-        free(t);
-        return rk_fail(err, RK_ENOMEM, "%s: out of memory", uri);
-    }
-    return RK_OK;
+    rk_status s = b.n ? rk_parts_add(out, NULL, 0, b.p, b.n, err) : RK_OK;
+    free(b.p);
+    if (!out->title) out->title = t;
+    else free(t);
+    return s;
 }

@@ -191,8 +191,20 @@ static rk_status prepare(const char *path, const rk_ingest_opts *o, rk_ingest_re
     size_t len = size;
     rk_status s;
     if (is_html(path) && size) { /* an empty page is skipped below like any empty file */
-        s = rk_html_text(raw, size, path, &text, &len, &html_title, err);
+        rk_parts parts = {0};
+        s = rk_html_parts(raw, size, NULL, path, &parts, err);
         free(raw);
+        text = NULL;
+        len = 0;
+        if (!s && parts.n) {
+            text = parts.v[0].text;
+            len = parts.v[0].len;
+            parts.v[0].text = NULL;
+        }
+        html_title = parts.title;
+        parts.title = NULL;
+        rk_parts_free(&parts);
+        if (!s && !text && !(text = strdup(""))) s = rk_fail(err, RK_ENOMEM, "out of memory");
         if (s == RK_EFORMAT) {
             notice(o, RK_NOTICE_WARN, "%s", err->msg);
             rep->files_failed++;

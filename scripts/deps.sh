@@ -13,6 +13,8 @@ pkgs=(
     libjansson-dev        # JSON
     libxxhash-dev         # hashing
     libxml2-dev           # HTML
+    libpoppler-glib-dev   # PDF (optional for a build, installed here so PDF is tested)
+    libcairo2-dev         # tests draw their PDFs with cairo
 )
 missing=()
 for p in "${pkgs[@]}"; do

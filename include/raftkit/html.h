@@ -3,21 +3,23 @@
  * template, nav, footer, head but its title); block elements (paragraphs,
  * headings, list items, table rows, ...) become paragraphs separated by blank
  * lines, so the chunker keeps them apart; runs of whitespace inside a block
- * become one space. */
+ * become one space. Each heading (h1..h6) starts a new part titled by the
+ * heading path ("Guide > Install"), with the heading's text as the part's
+ * first paragraph. */
 #ifndef RAFTKIT_HTML_H
 #define RAFTKIT_HTML_H
 
 #include <stddef.h>
 
-#include "raftkit/status.h"
+#include "raftkit/reader.h"
 
-/* Extracts the text of n bytes of HTML into *text (*len bytes, UTF-8,
- * NUL-terminated) and its title (<title>, else the first <h1>, else NULL)
- * into *title; the caller frees both. The page's declared charset is
- * honoured; without one UTF-8 is assumed. uri names the page in errors.
- * Broken markup is repaired the way browsers do; only an unparseable
- * document (or no memory) fails, with RK_EFORMAT. */
-rk_status rk_html_text(const char *html, size_t n, const char *uri, char **text, size_t *len, char **title,
-                       rk_error *err);
+/* Appends the parts of n bytes of HTML to *out and sets out->title (<title>,
+ * else the first <h1>, else NULL). The page's declared charset is honoured;
+ * without one, charset (e.g. from an HTTP Content-Type; NULL for none) is
+ * used, else UTF-8. uri names the page in errors. Broken markup is repaired
+ * the way browsers do; only an unparseable document fails, with RK_EFORMAT
+ * (or RK_ENOMEM). */
+rk_status rk_html_parts(const char *html, size_t n, const char *charset, const char *uri, rk_parts *out,
+                        rk_error *err);
 
 #endif

@@ -20,6 +20,7 @@ typedef enum rk_status {
     RK_EDB = 8,       /* LMDB failed */
     RK_EFAISS = 9,    /* FAISS failed */
     RK_ESTATE = 10,   /* an operation out of order (query before build) */
+    RK_ENET = 11,     /* a network request failed (after its retries) */
 } rk_status;
 
 /* A short, static description of a status code. */

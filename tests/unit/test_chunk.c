@@ -11,7 +11,7 @@ static int is_space(char c) { return c == ' ' || c == '\n'; }
 
 /* Checks the invariants of chunks of t, returns the spans. */
 static rk_span *chunk_checked(const char *t, size_t size, size_t overlap, size_t *count) {
-    rk_chunk_opts o = {size, overlap};
+    rk_chunk_opts o = {.size = size, .overlap = overlap};
     rk_span *s = NULL;
     rk_error e = {0};
     size_t n = strlen(t);
@@ -125,7 +125,7 @@ Test(chunk, generated_text_keeps_every_invariant) {
 }
 
 Test(chunk, bad_options_and_empty_text) {
-    rk_chunk_opts o = {100, 100};
+    rk_chunk_opts o = {.size = 100, .overlap = 100};
     rk_span *s = NULL;
     size_t n = 9;
     rk_error e = {0};

@@ -28,7 +28,7 @@ Test(status, prefix_truncates_at_the_end_not_the_start) {
 }
 
 Test(status, every_code_has_a_description) {
-    for (int s = RK_OK; s <= RK_ESTATE; s++)
+    for (int s = RK_OK; s <= RK_ENET; s++)
         cr_assert_str_neq(rk_strerror((rk_status)s), "unknown status");
 }
 

@@ -6,11 +6,13 @@
 #include "raftkit/html.h"
 
 static char *text_of(const char *html, char **title) {
-    char *text = NULL;
-    size_t len = 0;
+    rk_parts p = {0};
     rk_error e = {0};
-    cr_assert_eq(rk_html_text(html, strlen(html), "page.html", &text, &len, title, &e), RK_OK, "%s", e.msg);
-    cr_assert_eq(strlen(text), len);
+    cr_assert_eq(rk_html_parts(html, strlen(html), NULL, "page.html", &p, &e), RK_OK, "%s", e.msg);
+    char *text = p.n ? strdup(p.v[0].text) : strdup("");
+    *title = p.title;
+    p.title = NULL;
+    rk_parts_free(&p);
     return text;
 }
 

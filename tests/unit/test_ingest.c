@@ -28,7 +28,7 @@ static rk_ingest_report ingest(const char *const *paths, size_t n, rk_status wan
     rk_kb *kb;
     rk_error e = {0};
     cr_assert_eq(rk_kb_open(kbdir, RK_KB_CREATE, 0, &kb, &e), RK_OK, "%s", e.msg);
-    rk_ingest_opts o = {.chunk = {200, 40}, .notice = on_notice};
+    rk_ingest_opts o = {.chunk = {.size = 200, .overlap = 40}, .notice = on_notice};
     rk_ingest_report r;
     rk_status s = rk_ingest_paths(kb, paths, n, &o, &r, &e);
     cr_assert_eq(s, want, "%s", e.msg);
@@ -103,7 +103,7 @@ Test(ingest, duplicate_chunks_are_stored_once) {
     rk_kb *kb;
     rk_error e = {0};
     cr_assert_eq(rk_kb_open(kbdir, RK_KB_CREATE, 0, &kb, &e), RK_OK);
-    rk_ingest_opts o = {.chunk = {20, 0}}; /* one paragraph per chunk */
+    rk_ingest_opts o = {.chunk = {.size = 20, .overlap = 0}}; /* one paragraph per chunk */
     rk_ingest_report r;
     cr_assert_eq(rk_ingest_paths(kb, paths, 3, &o, &r, &e), RK_OK, "%s", e.msg);
     rk_kb_close(kb);
@@ -153,7 +153,7 @@ Test(ingest, missing_path_fails_before_writing_anything) {
     rk_kb *kb;
     rk_error e = {0};
     cr_assert_eq(rk_kb_open(kbdir, RK_KB_WRITE, 0, &kb, &e), RK_OK);
-    rk_ingest_opts o = {.chunk = {200, 40}};
+    rk_ingest_opts o = {.chunk = {.size = 200, .overlap = 40}};
     rk_ingest_report r;
     cr_assert_eq(rk_ingest_paths(kb, paths, 2, &o, &r, &e), RK_ENOTFOUND);
     rk_kb_close(kb);
@@ -196,7 +196,7 @@ Test(ingest, overlap_not_below_size_is_refused) {
     rk_kb *kb;
     rk_error e = {0};
     cr_assert_eq(rk_kb_open(kbdir, RK_KB_CREATE, 0, &kb, &e), RK_OK);
-    rk_ingest_opts o = {.chunk = {100, 100}};
+    rk_ingest_opts o = {.chunk = {.size = 100, .overlap = 100}};
     rk_ingest_report r;
     const char *paths[] = {dir};
     cr_assert_eq(rk_ingest_paths(kb, paths, 1, &o, &r, &e), RK_EINVAL);

@@ -19,7 +19,7 @@ static void setup(void) {
     char docs[1024];
     snprintf(docs, sizeof docs, "%s/pipelines/demo/docs", RK_SOURCE_DIR);
     const char *paths[] = {docs};
-    rk_ingest_opts o = {.chunk = {400, 120}};
+    rk_ingest_opts o = {.chunk = {.size = 400, .overlap = 120}};
     rk_ingest_report r;
     cr_assert_eq(rk_ingest_paths(kb, paths, 1, &o, &r, &e), RK_OK, "%s", e.msg);
     cr_assert_geq(r.chunks_added, 60);
@@ -163,7 +163,7 @@ Test(search, an_index_is_stale_after_documents_change) {
     build(128);
     char *extra = write_text(dir, "extra.md", "# Extra\n\nA brand new paragraph about quokkas.\n");
     const char *paths[] = {extra};
-    rk_ingest_opts o = {.chunk = {400, 120}};
+    rk_ingest_opts o = {.chunk = {.size = 400, .overlap = 120}};
     rk_ingest_report r;
     rk_error e = {0};
     cr_assert_eq(rk_ingest_paths(kb, paths, 1, &o, &r, &e), RK_OK);
