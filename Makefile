@@ -4,6 +4,7 @@
 #   make test       deps + build + every test through ctest
 #   make asan-test  the same under AddressSanitizer + UBSan in build-asan/
 #   make demo       deps + build + the demo pipeline on pipelines/demo/docs
+#   make bench      deps + build + the benchmarks under tests/bench/ (by hand, not CI)
 #   make format     clang-format over the tree
 
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
@@ -13,7 +14,7 @@ SAN_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
           LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
           UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-.PHONY: all build deps test asan-test demo format clean
+.PHONY: all build deps test asan-test demo bench format clean
 
 all: build
 
@@ -36,6 +37,11 @@ build-asan/CMakeCache.txt:
 asan-test: deps build-asan/CMakeCache.txt
 	cmake --build build-asan -j $(JOBS)
 	$(SAN_ENV) ctest --test-dir build-asan --output-on-failure -j $(JOBS)
+
+# Throughput figures of issue 3's targets (about a minute; writes ~1 GB under $$TMPDIR).
+bench: deps
+	$(MAKE) build
+	build/bench/bench-ingest
 
 demo: deps
 	$(MAKE) build

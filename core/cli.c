@@ -41,7 +41,10 @@ long rk_cli_long(const rk_cli *c, const char *opt, const char *arg, long min, lo
 int rk_cli_common(rk_cli *c, int opt, const char *arg) {
     switch (opt) {
     case 'h': fputs(c->help, stdout); exit(RK_EXIT_OK);
-    case RK_OPT_VERSION: printf("%s (raftkit) %s\n", c->prog, RK_VERSION); exit(RK_EXIT_OK);
+    case RK_OPT_VERSION:
+        printf("%s (raftkit) %s\n", c->prog, RK_VERSION);
+        if (c->features) printf("%s\n", c->features);
+        exit(RK_EXIT_OK);
     case RK_OPT_JSON: c->json = 1; return 1;
     case RK_OPT_QUIET:
         c->quiet = 1;

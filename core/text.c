@@ -15,43 +15,144 @@ static int is_removed(int32_t c) {
     return utf8proc_category(c) == UTF8PROC_CATEGORY_CC;
 }
 
+/* Whether code point c is a space separator (category Zs: the space, NBSP,
+ * the en/em spaces, the ideographic space, ...). */
+static int is_space_sep(int32_t c) { return c == ' ' || utf8proc_category(c) == UTF8PROC_CATEGORY_ZS; }
+
+/* Collapses whitespace in place and returns the new length: every run of
+ * space separators becomes one ASCII space, spaces at the start and end of
+ * lines go, runs of blank lines become one blank line (the paragraph break),
+ * and the text starts and ends with no whitespace. */
+static size_t collapse_space(uint8_t *t, size_t n) {
+    size_t o = 0, newlines = 0;
+    int space = 0;
+    for (size_t i = 0; i < n;) {
+        int32_t c = t[i];
+        size_t len = 1;
+        if (c >= 0x80) len = (size_t)utf8proc_iterate(t + i, (utf8proc_ssize_t)(n - i), &c);
+        if (c == '\n') {
+            newlines++;
+            space = 0;
+        } else if (c == ' ' || (c >= 0x80 && is_space_sep(c))) {
+            space = 1;
+        } else {
+            if (o) {
+                if (newlines)
+                    for (size_t k = 0; k < (newlines > 1 ? 2 : 1); k++)
+                        t[o++] = '\n';
+                else if (space)
+                    t[o++] = ' ';
+            }
+            newlines = 0;
+            space = 0;
+            for (size_t k = 0; k < len; k++)
+                t[o++] = t[i + k];
+        }
+        i += len;
+    }
+    t[o] = 0;
+    return o;
+}
+
+/* Cleans n bytes into buf (room for 3n): invalid sequences become U+FFFD,
+ * line ends LF, tabs spaces, control and invisible characters go. Returns
+ * the bytes written. */
+static size_t clean_text(const uint8_t *p, size_t n, uint8_t *buf, rk_text_report *r) {
+    size_t i = 0, o = 0;
+    while (i < n) {
+        int32_t c = p[i];
+        if (c < 0x80) { /* ASCII: most text, without a utf8proc call */
+            i++;
+            if (c == '\r') {
+                if (i < n && p[i] == '\n') i++;
+                c = '\n';
+            } else if (c == '\t') {
+                c = ' ';
+            }
+            if (c >= 0x20 && c != 0x7f)
+                buf[o++] = (uint8_t)c;
+            else if (c == '\n')
+                buf[o++] = '\n';
+            continue;
+        }
+        utf8proc_ssize_t len = utf8proc_iterate(p + i, (utf8proc_ssize_t)(n - i), &c);
+        if (len < 0) {
+            if (r->invalid++ == 0) r->first_invalid = i;
+            o = put_cp(buf, o, 0xFFFD);
+            i++;
+            continue;
+        }
+        i += (size_t)len;
+        if (c == 0x85 || c == 0x2028 || c == 0x2029) c = '\n';
+        if (c != '\n' && is_removed(c)) continue;
+        o = put_cp(buf, o, c);
+    }
+    return o;
+}
+
+typedef struct growbuf {
+    uint8_t *p;
+    size_t n, cap;
+} growbuf;
+
+static int append(growbuf *b, const uint8_t *s, size_t n) {
+    if (b->n + n + 1 > b->cap) {
+        size_t cap = 2 * (b->n + n + 1);
+        uint8_t *np = realloc(b->p, cap);
+        if (!np) return -1;
+        b->p = np;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    return 0;
+}
+
+/* Puts clean valid UTF-8 t[0..n) into the normalization form. ASCII is in
+ * every form already and never composes with what precedes it, so only the
+ * runs of non-ASCII code points go through utf8proc, each with the ASCII
+ * character before it (a base that a combining mark may compose with). */
+static rk_status compose(const uint8_t *t, size_t n, rk_norm_form form, growbuf *out, rk_error *err) {
+    int opts = UTF8PROC_STABLE | UTF8PROC_COMPOSE | (form == RK_NORM_NFKC ? UTF8PROC_COMPAT : 0);
+    size_t i = 0;
+    while (i < n) {
+        size_t a = i;
+        while (i < n && t[i] < 0x80)
+            i++;
+        if (i == n) return append(out, t + a, i - a) ? rk_fail(err, RK_ENOMEM, "out of memory") : RK_OK;
+        size_t run = i > a ? i - 1 : i; /* the ASCII base goes with the run */
+        if (append(out, t + a, run - a)) return rk_fail(err, RK_ENOMEM, "out of memory");
+        while (i < n && t[i] >= 0x80)
+            i++;
+        utf8proc_uint8_t *m = NULL;
+        utf8proc_ssize_t len =
+            utf8proc_map(t + run, (utf8proc_ssize_t)(i - run), &m, (utf8proc_option_t)opts);
+        if (len < 0) /* the input is valid by construction, so only memory can fail */
+            return rk_fail(err, RK_ENOMEM, "normalizing text: %s", utf8proc_errmsg(len));
+        int bad = append(out, m, (size_t)len);
+        free(m);
+        if (bad) return rk_fail(err, RK_ENOMEM, "out of memory");
+    }
+    return RK_OK;
+}
+
 rk_status rk_text_normalize(const char *in, size_t n, rk_norm_form form, char **out, size_t *out_n,
                             rk_text_report *rep, rk_error *err) {
     rk_text_report r = {0, 0};
     /* U+FFFD is 3 bytes and replaces at least one input byte. */
     uint8_t *clean = malloc(3 * n + 1);
     if (!clean) return rk_fail(err, RK_ENOMEM, "out of memory normalizing %zu bytes", n);
-    const uint8_t *p = (const uint8_t *)in;
-    size_t i = 0, o = 0;
-    while (i < n) {
-        int32_t c;
-        utf8proc_ssize_t len = utf8proc_iterate(p + i, (utf8proc_ssize_t)(n - i), &c);
-        if (len < 0) {
-            if (r.invalid++ == 0) r.first_invalid = i;
-            o = put_cp(clean, o, 0xFFFD);
-            i++;
-            continue;
-        }
-        i += (size_t)len;
-        if (c == '\r') {
-            if (i < n && p[i] == '\n') i++;
-            c = '\n';
-        } else if (c == 0x85 || c == 0x2028 || c == 0x2029) {
-            c = '\n';
-        } else if (c == '\t') {
-            c = ' ';
-        }
-        if (c != '\n' && is_removed(c)) continue;
-        o = put_cp(clean, o, c);
-    }
-    utf8proc_uint8_t *normed = NULL;
-    int opts = UTF8PROC_STABLE | UTF8PROC_COMPOSE | (form == RK_NORM_NFKC ? UTF8PROC_COMPAT : 0);
-    utf8proc_ssize_t m = utf8proc_map(clean, (utf8proc_ssize_t)o, &normed, (utf8proc_option_t)opts);
+    size_t o = clean_text((const uint8_t *)in, n, clean, &r);
+    growbuf b = {0};
+    rk_status s = append(&b, (const uint8_t *)"", 0) ? rk_fail(err, RK_ENOMEM, "out of memory")
+                                                     : compose(clean, o, form, &b, err);
     free(clean);
-    if (m < 0) /* input is valid by construction, so only memory can fail */
-        return rk_fail(err, RK_ENOMEM, "normalizing text: %s", utf8proc_errmsg(m));
-    *out = (char *)normed;
-    *out_n = (size_t)m;
+    if (s) {
+        free(b.p);
+        return s;
+    }
+    *out_n = collapse_space(b.p, b.n);
+    *out = (char *)b.p;
     if (rep) *rep = r;
     return RK_OK;
 }
@@ -72,35 +173,99 @@ static int is_word_cp(int32_t c) {
     }
 }
 
+static int ascii_word(uint8_t c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* The code point at p[0..n) into *c and its length; an invalid byte is one
+ * non-word unit. ASCII without a utf8proc call: it is most text. */
+static size_t next_cp(const uint8_t *p, size_t n, int32_t *c) {
+    if (p[0] < 0x80) {
+        *c = p[0];
+        return 1;
+    }
+    utf8proc_ssize_t l = utf8proc_iterate(p, (utf8proc_ssize_t)n, c);
+    if (l < 0) {
+        *c = 0;
+        return 1;
+    }
+    return (size_t)l;
+}
+
+static int word_cp(int32_t c) { return c < 0x80 ? ascii_word((uint8_t)c) : is_word_cp(c); }
+
 size_t rk_text_next_word(const char *s, size_t n, size_t *pos, size_t *start, char *buf, size_t cap) {
     const uint8_t *p = (const uint8_t *)s;
     size_t i = *pos, len = 0;
     int32_t c;
+    size_t l;
     while (i < n) { /* skip separators */
-        utf8proc_ssize_t l = utf8proc_iterate(p + i, (utf8proc_ssize_t)(n - i), &c);
-        if (l < 0) l = 1, c = 0;
-        if (is_word_cp(c)) break;
-        i += (size_t)l;
+        l = next_cp(p + i, n - i, &c);
+        if (word_cp(c)) break;
+        i += l;
     }
     if (i >= n) {
         *pos = n;
         return 0;
     }
     *start = i;
+    int full = 0; /* the buffer is full: the rest of the word is only skipped */
     while (i < n) {
-        utf8proc_ssize_t l = utf8proc_iterate(p + i, (utf8proc_ssize_t)(n - i), &c);
-        if (l < 0 || !is_word_cp(c)) break;
-        uint8_t enc[4];
-        size_t el = (size_t)utf8proc_encode_char(utf8proc_tolower(c), enc);
-        if (len + el < cap) {
-            memcpy(buf + len, enc, el);
-            len += el;
+        l = next_cp(p + i, n - i, &c);
+        if (!word_cp(c)) break;
+        if (!full) {
+            uint8_t enc[4];
+            size_t el = 1;
+            if (c < 0x80)
+                enc[0] = (uint8_t)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+            else
+                el = (size_t)utf8proc_encode_char(utf8proc_tolower(c), enc);
+            if (len + el < cap) {
+                memcpy(buf + len, enc, el);
+                len += el;
+            } else {
+                full = 1;
+            }
         }
-        i += (size_t)l;
+        i += l;
     }
     buf[len] = '\0';
     *pos = i;
     return len;
+}
+
+size_t rk_text_count_words(const char *s, size_t n) {
+    const uint8_t *p = (const uint8_t *)s;
+    size_t count = 0;
+    int in_word = 0;
+    for (size_t i = 0; i < n;) {
+        int32_t c;
+        size_t l = next_cp(p + i, n - i, &c);
+        int w = word_cp(c);
+        count += w && !in_word;
+        in_word = w;
+        i += l;
+    }
+    return count;
+}
+
+size_t rk_utf8_check(const char *s, size_t n, size_t *first_invalid) {
+    const uint8_t *p = (const uint8_t *)s;
+    size_t count = 0;
+    for (size_t i = 0; i < n;) {
+        if (p[i] < 0x80) {
+            i++;
+            continue;
+        }
+        int32_t c;
+        utf8proc_ssize_t len = utf8proc_iterate(p + i, (utf8proc_ssize_t)(n - i), &c);
+        if (len < 0) {
+            if (count++ == 0 && first_invalid) *first_invalid = i;
+            len = 1;
+        }
+        i += (size_t)len;
+    }
+    return count;
 }
 
 size_t rk_utf8_length(const char *s, size_t n) {

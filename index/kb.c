@@ -3,10 +3,13 @@
  * Record layouts (little-endian, packed, read with memcpy because LMDB only
  * aligns values to 2 bytes):
  *   docs    u8 version=1 | u64 hash.lo | u64 hash.hi | u64 size | i64 mtime |
- *           u64 first_chunk | u32 nchunks | u32 uri_len | u32 title_len |
- *           uri NUL | title NUL
+ *           u64 first_chunk | u32 nchunks | u32 etag_len | u32 last_modified_len |
+ *           u32 uri_len | u32 title_len | uri NUL | title NUL | etag NUL |
+ *           last_modified NUL
  *   chunks  u8 version=1 | u64 doc_id | u32 ordinal | u32 ntokens | u64 start |
- *           u64 end | u32 text_len | text NUL
+ *           u64 end | u32 text_len | u32 page | u32 section_len | text NUL |
+ *           section NUL
+ *   removed     key: u64 chunk id -> u64 generation of the removal
  *   chunk_hash  key: u64 lo | u64 hi -> value: u64 chunk id
  *   vectors     key: u64 chunk id -> float32[dim]
  *   faiss, embedder  key: name NUL u32 big-endian piece -> bytes
@@ -24,12 +27,24 @@
 
 #include "raftkit/json.h"
 
-enum { DB_META, DB_DOCS, DB_DOC_URI, DB_CHUNKS, DB_CHUNK_HASH, DB_VECTORS, DB_FAISS, DB_EMBEDDER, DB_COUNT };
-static const char *const db_names[DB_COUNT] = {"meta",       "docs",    "doc_uri", "chunks",
-                                               "chunk_hash", "vectors", "faiss",   "embedder"};
-static const unsigned db_flags[DB_COUNT] = {0, MDB_INTEGERKEY, 0, MDB_INTEGERKEY, 0, MDB_INTEGERKEY, 0, 0};
+enum {
+    DB_META,
+    DB_DOCS,
+    DB_DOC_URI,
+    DB_CHUNKS,
+    DB_CHUNK_HASH,
+    DB_VECTORS,
+    DB_FAISS,
+    DB_EMBEDDER,
+    DB_REMOVED,
+    DB_COUNT
+};
+static const char *const db_names[DB_COUNT] = {"meta",    "docs",  "doc_uri",  "chunks", "chunk_hash",
+                                               "vectors", "faiss", "embedder", "removed"};
+static const unsigned db_flags[DB_COUNT] = {0, MDB_INTEGERKEY, 0, MDB_INTEGERKEY, 0, MDB_INTEGERKEY, 0,
+                                            0, MDB_INTEGERKEY};
 
-enum { DOC_HDR = 1 + 8 * 6 + 4 * 3, CHUNK_HDR = 1 + 8 + 4 + 4 + 8 + 8 + 4, RECORD_V1 = 1 };
+enum { DOC_HDR = 1 + 8 * 6 + 4 * 3, CHUNK_HDR = 1 + 8 + 4 + 4 + 8 + 8 + 4 + 4 + 4, RECORD_V1 = 1 };
 
 static size_t g_piece_size = (size_t)64 << 20;
 void rk_kb_set_blob_piece_size(size_t bytes) { g_piece_size = bytes ? bytes : (size_t)64 << 20; }
@@ -352,8 +367,8 @@ rk_status rk_kb_generation(rk_kb_txn *t, uint64_t *out, rk_error *err) {
 static rk_status doc_decode(rk_kb_txn *t, uint64_t id, MDB_val v, rk_doc *d, rk_error *err) {
     const uint8_t *p = v.mv_data;
     if (v.mv_size < DOC_HDR || p[0] != RECORD_V1) goto bad;
-    uint32_t ulen = get_u32(p + 53), tlen = get_u32(p + 57);
-    if (v.mv_size != DOC_HDR + (size_t)ulen + 1 + tlen + 1) goto bad;
+    uint32_t elen = get_u32(p + 45), llen = get_u32(p + 49), ulen = get_u32(p + 53), tlen = get_u32(p + 57);
+    if (v.mv_size != DOC_HDR + (size_t)ulen + 1 + tlen + 1 + elen + 1 + llen + 1) goto bad;
     *d = (rk_doc){.id = id,
                   .hash = {get_u64(p + 1), get_u64(p + 9)},
                   .size = get_u64(p + 17),
@@ -361,7 +376,9 @@ static rk_status doc_decode(rk_kb_txn *t, uint64_t id, MDB_val v, rk_doc *d, rk_
                   .first_chunk = get_u64(p + 33),
                   .nchunks = get_u32(p + 41),
                   .uri = (const char *)p + DOC_HDR,
-                  .title = (const char *)p + DOC_HDR + ulen + 1};
+                  .title = (const char *)p + DOC_HDR + ulen + 1,
+                  .etag = (const char *)p + DOC_HDR + ulen + 1 + tlen + 1,
+                  .last_modified = (const char *)p + DOC_HDR + ulen + 1 + tlen + 1 + elen + 1};
     return RK_OK;
 bad:
     return rk_fail(err, RK_EFORMAT, "%s: document %llu: damaged record", t->kb->path, (unsigned long long)id);
@@ -371,9 +388,11 @@ rk_status rk_kb_doc_put(rk_kb_txn *t, rk_doc *d, rk_error *err) {
     rk_status s = touch(t, err);
     if (s) return s;
     if (!d->id) d->id = t->next_doc++;
-    size_t ulen = strlen(d->uri), tlen = strlen(d->title ? d->title : "");
+    const char *title = d->title ? d->title : "", *etag = d->etag ? d->etag : "",
+               *lm = d->last_modified ? d->last_modified : "";
+    size_t ulen = strlen(d->uri), tlen = strlen(title), elen = strlen(etag), llen = strlen(lm);
     size_t id = d->id;
-    MDB_val k = idkey(&id), v = {DOC_HDR + ulen + 1 + tlen + 1, NULL};
+    MDB_val k = idkey(&id), v = {DOC_HDR + ulen + 1 + tlen + 1 + elen + 1 + llen + 1, NULL};
     int rc = mdb_put(t->txn, t->kb->dbi[DB_DOCS], &k, &v, MDB_RESERVE);
     if (rc) return db_fail(t, rc, err, "docs");
     uint8_t *p = v.mv_data;
@@ -384,12 +403,15 @@ rk_status rk_kb_doc_put(rk_kb_txn *t, rk_doc *d, rk_error *err) {
     put_u64(p + 25, (uint64_t)d->mtime);
     put_u64(p + 33, d->first_chunk);
     put_u32(p + 41, d->nchunks);
-    put_u32(p + 45, 0); /* reserved */
-    put_u32(p + 49, 0); /* reserved */
+    put_u32(p + 45, (uint32_t)elen);
+    put_u32(p + 49, (uint32_t)llen);
     put_u32(p + 53, (uint32_t)ulen);
     put_u32(p + 57, (uint32_t)tlen);
-    memcpy(p + DOC_HDR, d->uri, ulen + 1);
-    memcpy(p + DOC_HDR + ulen + 1, d->title ? d->title : "", tlen + 1);
+    uint8_t *q = p + DOC_HDR;
+    q = (uint8_t *)memcpy(q, d->uri, ulen + 1) + ulen + 1;
+    q = (uint8_t *)memcpy(q, title, tlen + 1) + tlen + 1;
+    q = (uint8_t *)memcpy(q, etag, elen + 1) + elen + 1;
+    memcpy(q, lm, llen + 1);
     MDB_val uk = {ulen, (void *)d->uri}, uv = {sizeof id, &id};
     rc = mdb_put(t->txn, t->kb->dbi[DB_DOC_URI], &uk, &uv, 0);
     return rc ? db_fail(t, rc, err, "doc_uri") : RK_OK;
@@ -445,9 +467,11 @@ rk_status rk_kb_doc_delete(rk_kb_txn *t, uint64_t id, rk_error *err) {
             s = del_key(t, DB_CHUNK_HASH, &k, err);
         }
         size_t key = cid;
-        MDB_val k = idkey(&key);
+        MDB_val k = idkey(&key), gen = {sizeof t->generation, &t->generation};
         if (!s) s = del_key(t, DB_CHUNKS, &k, err);
         if (!s) s = del_key(t, DB_VECTORS, &k, err);
+        int rc = s ? 0 : mdb_put(t->txn, t->kb->dbi[DB_REMOVED], &k, &gen, 0);
+        if (rc) s = db_fail(t, rc, err, "removed");
     }
     size_t key = id;
     MDB_val k = idkey(&key), uk = {strlen(uri), uri};
@@ -480,14 +504,16 @@ rk_hash128 rk_kb_chunk_hash(const char *text, size_t len) { return rk_hash128_of
 static rk_status chunk_decode(rk_kb_txn *t, uint64_t id, MDB_val v, rk_chunk *c, rk_error *err) {
     const uint8_t *p = v.mv_data;
     if (v.mv_size < CHUNK_HDR || p[0] != RECORD_V1) goto bad;
-    uint32_t len = get_u32(p + 33);
-    if (v.mv_size != CHUNK_HDR + (size_t)len + 1) goto bad;
+    uint32_t len = get_u32(p + 33), slen = get_u32(p + 41);
+    if (v.mv_size != CHUNK_HDR + (size_t)len + 1 + slen + 1) goto bad;
     *c = (rk_chunk){.id = id,
                     .doc_id = get_u64(p + 1),
                     .ordinal = get_u32(p + 9),
                     .ntokens = get_u32(p + 13),
                     .start = get_u64(p + 17),
                     .end = get_u64(p + 25),
+                    .page = get_u32(p + 37),
+                    .section = (const char *)p + CHUNK_HDR + len + 1,
                     .text = (const char *)p + CHUNK_HDR,
                     .text_len = len};
     return RK_OK;
@@ -500,9 +526,11 @@ rk_status rk_kb_chunk_add(rk_kb_txn *t, rk_chunk *c, rk_error *err) {
     if (s) return s;
     if (c->text_len > UINT32_MAX)
         return rk_fail(err, RK_EINVAL, "chunk of %zu bytes is too large", c->text_len);
+    const char *section = c->section ? c->section : "";
+    size_t slen = strlen(section);
     c->id = t->next_chunk++;
     size_t id = c->id;
-    MDB_val k = idkey(&id), v = {CHUNK_HDR + c->text_len + 1, NULL};
+    MDB_val k = idkey(&id), v = {CHUNK_HDR + c->text_len + 1 + slen + 1, NULL};
     int rc = mdb_put(t->txn, t->kb->dbi[DB_CHUNKS], &k, &v, MDB_RESERVE);
     if (rc) return db_fail(t, rc, err, "chunks");
     uint8_t *p = v.mv_data;
@@ -513,8 +541,11 @@ rk_status rk_kb_chunk_add(rk_kb_txn *t, rk_chunk *c, rk_error *err) {
     put_u64(p + 17, c->start);
     put_u64(p + 25, c->end);
     put_u32(p + 33, (uint32_t)c->text_len);
+    put_u32(p + 37, c->page);
+    put_u32(p + 41, (uint32_t)slen);
     memcpy(p + CHUNK_HDR, c->text, c->text_len);
     p[CHUNK_HDR + c->text_len] = 0;
+    memcpy(p + CHUNK_HDR + c->text_len + 1, section, slen + 1);
     rk_hash128 h = rk_kb_chunk_hash(c->text, c->text_len);
     uint64_t hk[2] = {h.lo, h.hi};
     MDB_val hkv = {sizeof hk, hk}, hv = {sizeof id, &id};
@@ -555,6 +586,21 @@ rk_status rk_kb_chunk_foreach(rk_kb_txn *t, rk_status (*fn)(const rk_chunk *, vo
     }
     mdb_cursor_close(c);
     if (!s && rc != MDB_NOTFOUND) s = db_fail(t, rc, err, "chunks");
+    return s;
+}
+
+rk_status rk_kb_removed_foreach(rk_kb_txn *t,
+                                rk_status (*fn)(uint64_t id, uint64_t generation, void *ctx, rk_error *err),
+                                void *ctx, rk_error *err) {
+    MDB_cursor *c;
+    int rc = mdb_cursor_open(t->txn, t->kb->dbi[DB_REMOVED], &c);
+    if (rc) return db_fail(t, rc, err, "removed");
+    MDB_val k, v;
+    rk_status s = RK_OK;
+    while (!s && !(rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)))
+        s = fn(get_u64(k.mv_data), get_u64(v.mv_data), ctx, err);
+    mdb_cursor_close(c);
+    if (!s && rc != MDB_NOTFOUND) s = db_fail(t, rc, err, "removed");
     return s;
 }
 
@@ -682,9 +728,9 @@ rk_status rk_kb_blob_get(rk_kb_txn *t, rk_kb_blobs b, const char *name, const vo
 
 rk_status rk_kb_stats_get(rk_kb_txn *t, rk_kb_stats *out, rk_error *err) {
     MDB_stat st;
-    int dbs[3] = {DB_DOCS, DB_CHUNKS, DB_VECTORS};
-    uint64_t counts[3];
-    for (int i = 0; i < 3; i++) {
+    int dbs[4] = {DB_DOCS, DB_CHUNKS, DB_VECTORS, DB_REMOVED};
+    uint64_t counts[4];
+    for (int i = 0; i < 4; i++) {
         int rc = mdb_stat(t->txn, t->kb->dbi[dbs[i]], &st);
         if (rc) return db_fail(t, rc, err, db_names[dbs[i]]);
         counts[i] = st.ms_entries;
@@ -695,6 +741,7 @@ rk_status rk_kb_stats_get(rk_kb_txn *t, rk_kb_stats *out, rk_error *err) {
     *out = (rk_kb_stats){.docs = counts[0],
                          .chunks = counts[1],
                          .vectors = counts[2],
+                         .removed = counts[3],
                          .file_bytes = (uint64_t)(info.me_last_pgno + 1) * st.ms_psize,
                          .map_bytes = info.me_mapsize};
     return RK_OK;

@@ -64,19 +64,93 @@ static const char *const BLOCKS[] = {
     "dl",         "dt",  "dd",      "tr",      "table",   "pre",     "blockquote", "figure",
     "figcaption", "hr",  "br",      "address", "details", "summary", "body",       NULL};
 
-static void walk(const xmlNode *n, buf *b) {
+/* Where the text goes: with parts set, headings close the part being written
+ * and open one titled by the heading path; without, text just accumulates. */
+typedef struct sink {
+    buf b;
+    rk_parts *parts;
+    char *path[6]; /* the text of the enclosing heading of each level */
+    buf title;     /* the path joined */
+    char *h1;      /* the first level-1 heading read */
+    rk_status st;
+    rk_error *err;
+} sink;
+
+static void walk(const xmlNode *n, sink *k);
+
+static int heading_level(const xmlNode *n) {
+    const char *name = (const char *)n->name;
+    if ((name[0] != 'h' && name[0] != 'H') || name[1] < '1' || name[1] > '6' || name[2]) return 0;
+    return name[1] - '0';
+}
+
+/* The text of n's children on one line. */
+static char *text_of(const xmlNode *n) {
+    sink k = {0};
+    walk(n->children, &k);
+    if (k.b.oom) {
+        free(k.b.p);
+        return NULL;
+    }
+    size_t w = 0;
+    for (size_t i = 0; i < k.b.n; i++)
+        if (k.b.p[i] != '\n')
+            k.b.p[w++] = k.b.p[i];
+        else if (w && k.b.p[w - 1] != ' ')
+            k.b.p[w++] = ' ';
+    while (w && k.b.p[w - 1] == ' ')
+        w--;
+    char *t = strndup(k.b.p ? k.b.p : "", w);
+    free(k.b.p);
+    return t;
+}
+
+/* Closes the part being written and opens the one of heading n. */
+static void start_part(const xmlNode *n, int level, sink *k) {
+    char *t = text_of(n);
+    if (!t) {
+        k->st = rk_fail(k->err, RK_ENOMEM, "out of memory");
+        return;
+    }
+    if (k->b.n && !k->st)
+        k->st = rk_parts_add(k->parts, k->title.n ? k->title.p : "", 0, k->b.p, k->b.n, k->err);
+    k->b.n = 0;
+    k->b.pending_space = 0;
+    for (int i = level - 1; i < 6; i++) {
+        free(k->path[i]);
+        k->path[i] = NULL;
+    }
+    k->path[level - 1] = t;
+    if (level == 1 && *t && !k->h1 && !(k->h1 = strdup(t)))
+        k->st = rk_fail(k->err, RK_ENOMEM, "out of memory");
+    k->title.n = 0;
+    for (int i = 0; i < 6; i++) {
+        if (!k->path[i] || !*k->path[i]) continue;
+        if (k->title.n) put(&k->title, " > ", 3);
+        put(&k->title, k->path[i], strlen(k->path[i]));
+    }
+    put_text(&k->b, t);
+    paragraph_break(&k->b);
+}
+
+static void walk(const xmlNode *n, sink *k) {
     for (; n; n = n->next) {
         if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) {
-            if (n->content) put_text(b, (const char *)n->content);
+            if (n->content) put_text(&k->b, (const char *)n->content);
         } else if (n->type == XML_ELEMENT_NODE && !is_named(n, SKIPPED)) {
+            int level = k->parts ? heading_level(n) : 0;
+            if (level) {
+                start_part(n, level, k);
+                continue;
+            }
             int block = is_named(n, BLOCKS);
             if (block)
-                paragraph_break(b);
+                paragraph_break(&k->b);
             else if (!xmlStrcasecmp(n->name, (const xmlChar *)"td") ||
                      !xmlStrcasecmp(n->name, (const xmlChar *)"th"))
-                b->pending_space = 1; /* cells of a row stay on one line, apart */
-            walk(n->children, b);
-            if (block) paragraph_break(b);
+                k->b.pending_space = 1; /* cells of a row stay on one line, apart */
+            walk(n->children, k);
+            if (block) paragraph_break(&k->b);
         }
     }
 }
@@ -86,17 +160,12 @@ static char *first_text(xmlNode *n, const char *name) {
     for (; n; n = n->next) {
         if (n->type != XML_ELEMENT_NODE) continue;
         if (!xmlStrcasecmp(n->name, (const xmlChar *)name)) {
-            buf b = {0};
-            walk(n->children, &b);
-            if (b.oom || b.n == 0) {
-                free(b.p);
-                return NULL;
+            char *t = text_of(n);
+            if (t && !*t) {
+                free(t);
+                t = NULL;
             }
-            size_t end = b.n;
-            while (end && b.p[end - 1] == '\n')
-                end--;
-            b.p[end] = 0;
-            return b.p;
+            return t;
         }
         char *t = first_text(n->children, name);
         if (t) return t;
@@ -113,19 +182,25 @@ rk_status rk_html_parts(const char *html, size_t n, const char *charset, const c
                                         HTML_PARSE_NONET | HTML_PARSE_NOBLANKS);
     if (!doc) return rk_fail(err, RK_EFORMAT, "%s: not parseable as HTML", uri);
     xmlNode *root = xmlDocGetRootElement(doc);
-    buf b = {0};
-    walk(root, &b);
+    sink k = {.parts = out, .err = err};
+    walk(root, &k);
     char *t = first_text(root, "title");
-    if (!t) t = first_text(root, "h1");
-    xmlFreeDoc(doc);
-    if (b.oom) {
-        free(b.p);
-        free(t);
-        return rk_fail(err, RK_ENOMEM, "%s: out of memory", uri);
+    if (!t) {
+        t = k.h1;
+        k.h1 = NULL;
     }
-    rk_status s = b.n ? rk_parts_add(out, NULL, 0, b.p, b.n, err) : RK_OK;
-    free(b.p);
-    if (!out->title) out->title = t;
-    else free(t);
+    xmlFreeDoc(doc);
+    rk_status s = k.st;
+    if (!s && (k.b.oom || k.title.oom)) s = rk_fail(err, RK_ENOMEM, "%s: out of memory", uri);
+    if (!s && k.b.n) s = rk_parts_add(out, k.title.n ? k.title.p : "", 0, k.b.p, k.b.n, err);
+    free(k.b.p);
+    free(k.title.p);
+    free(k.h1);
+    for (int i = 0; i < 6; i++)
+        free(k.path[i]);
+    if (!s && !out->title)
+        out->title = t;
+    else
+        free(t);
     return s;
 }

@@ -31,12 +31,13 @@ enum {
     }
 
 typedef struct rk_cli {
-    const char *prog; /* "raft-index" or "raft-index query": prefixes messages */
-    const char *help; /* the whole --help text, with a worked example */
-    int json;         /* --json: machine-readable results on stdout */
-    int quiet;        /* --quiet: warnings and errors only, no progress */
-    uint64_t seed;    /* --seed, default 0 */
-    int threads;      /* --threads, 0 = the OpenMP default */
+    const char *prog;     /* "raft-index" or "raft-index query": prefixes messages */
+    const char *help;     /* the whole --help text, with a worked example */
+    int json;             /* --json: machine-readable results on stdout */
+    int quiet;            /* --quiet: warnings and errors only, no progress */
+    uint64_t seed;        /* --seed, default 0 */
+    int threads;          /* --threads, 0 = the OpenMP default */
+    const char *features; /* printed by --version after the version line; may be NULL */
 } rk_cli;
 
 /* Sets up logging for prog; help is borrowed for the program's lifetime. */

@@ -12,8 +12,8 @@
 #include "raftkit/status.h"
 
 typedef struct rk_http_opts {
-    const char *method;            /* NULL: GET, or POST when body is set */
-    const char *body;              /* request body, may be NULL */
+    const char *method; /* NULL: GET, or POST when body is set */
+    const char *body;   /* request body, may be NULL */
     size_t body_len;
     const char *const *headers;    /* extra "Name: value" lines, NULL-terminated; may be NULL */
     long timeout_ms;               /* whole request; 0: 30000 */
@@ -23,15 +23,15 @@ typedef struct rk_http_opts {
     int max_retries;               /* after the first attempt, on 429, 5xx, timeouts, refused
                                       connections; 0: none */
     long backoff_ms;               /* first wait; doubles each retry; 0: 500. A Retry-After
-                                      of at most 60 s replaces the wait. */
+                                      (seconds or HTTP-date) of at most 60 s replaces the wait. */
     const char *if_none_match;     /* an ETag from an earlier response, or NULL */
     const char *if_modified_since; /* a Last-Modified value from an earlier response, or NULL */
 } rk_http_opts;
 
 typedef struct rk_http_response {
-    long status;         /* the final HTTP status, after redirects and retries */
-    int not_modified;    /* 304 to a conditional request: body is empty */
-    char *body;          /* NUL-terminated, len bytes; the caller frees */
+    long status;      /* the final HTTP status, after redirects and retries */
+    int not_modified; /* 304 to a conditional request: body is empty */
+    char *body;       /* NUL-terminated, len bytes; the caller frees */
     size_t len;
     char *content_type;  /* without parameters, lower-case ("text/html"); NULL when absent */
     char *charset;       /* the Content-Type charset parameter, lower-case; NULL when absent */
@@ -44,10 +44,12 @@ typedef struct rk_http_response {
 /* Makes the request. A completed exchange returns RK_OK whatever its status
  * (the caller judges 404 or 500 after the retries ran out) except as below.
  * Fails with RK_ENET (DNS, connection, TLS, timeout, too many redirects,
- * after the retries), RK_EFORMAT (body above max_bytes), RK_EINVAL (a URL
- * libcurl refuses, a scheme other than http/https), RK_ENOMEM. Messages name
+ * after the retries; the message ends with "(N attempts)"), RK_EFORMAT (body
+ * above max_bytes, decoded size), RK_EINVAL (a URL libcurl refuses, a scheme
+ * other than http/https, a redirect to one), RK_ENOMEM. Messages start with
  * the URL. The response is zeroed first and freed with rk_http_response_free
- * whatever the result. Safe to call from several threads. */
+ * whatever the result; on failure only attempts (and status) are left set.
+ * Safe to call from several threads. */
 rk_status rk_http_request(const char *url, const rk_http_opts *o, rk_http_response *r, rk_error *err);
 void rk_http_response_free(rk_http_response *r);
 

@@ -79,13 +79,15 @@ rk_status rk_kb_generation(rk_kb_txn *txn, uint64_t *out, rk_error *err);
 /* ---- documents ---- */
 
 typedef struct rk_doc {
-    uint64_t id;          /* 0 in rk_kb_doc_put: allocate one */
-    const char *uri;      /* the source: a path as given, or a URL */
-    const char *title;    /* may be "" */
-    rk_hash128 hash;      /* of the raw content: detects changes */
-    uint64_t size;        /* raw bytes */
-    int64_t mtime;        /* seconds since the epoch */
-    uint64_t first_chunk; /* the document's own chunks: ids [first_chunk, first_chunk + nchunks) */
+    uint64_t id;               /* 0 in rk_kb_doc_put: allocate one */
+    const char *uri;           /* the source: a path as given, or a URL */
+    const char *title;         /* may be "" */
+    const char *etag;          /* a fetched page's ETag and Last-Modified, for conditional */
+    const char *last_modified; /* requests on the next run; "" (or NULL when writing) if none */
+    rk_hash128 hash;           /* of the raw content and the ingest parameters: detects changes */
+    uint64_t size;             /* raw bytes */
+    int64_t mtime;             /* seconds since the epoch */
+    uint64_t first_chunk;      /* the document's own chunks: ids [first_chunk, first_chunk + nchunks) */
     uint32_t nchunks;
 } rk_doc;
 
@@ -95,7 +97,9 @@ rk_status rk_kb_doc_put(rk_kb_txn *txn, rk_doc *doc, rk_error *err);
  * RK_ENOTFOUND when there is no such document. */
 rk_status rk_kb_doc_get(rk_kb_txn *txn, uint64_t id, rk_doc *out, rk_error *err);
 rk_status rk_kb_doc_find(rk_kb_txn *txn, const char *uri, uint64_t *id, rk_error *err);
-/* Removes the document, its uri entry, its chunks, their hash entries and vectors. */
+/* Removes the document, its uri entry, its chunks, their hash entries and
+ * vectors, and records each removed chunk id in `removed` (with the
+ * generation of the removal) so that indexes can drop those ids. */
 rk_status rk_kb_doc_delete(rk_kb_txn *txn, uint64_t id, rk_error *err);
 /* Every document in id order; *doc is valid during the call only. */
 rk_status rk_kb_doc_foreach(rk_kb_txn *txn, rk_status (*fn)(const rk_doc *doc, void *ctx, rk_error *err),
@@ -109,6 +113,8 @@ typedef struct rk_chunk {
     uint32_t ordinal;    /* position among the document's chunks */
     uint32_t ntokens;    /* words, as rk_text_next_word counts them */
     uint64_t start, end; /* byte span in the normalized document */
+    uint32_t page;       /* 1-based page of a paged format (PDF), else 0 */
+    const char *section; /* the section title path ("Guide > Install"), "" (or NULL when adding) if none */
     const char *text;    /* NUL-terminated; from a getter, valid until the transaction ends */
     size_t text_len;
 } rk_chunk;
@@ -123,6 +129,12 @@ rk_status rk_kb_chunk_get(rk_kb_txn *txn, uint64_t id, rk_chunk *out, rk_error *
 rk_status rk_kb_chunk_find(rk_kb_txn *txn, rk_hash128 h, uint64_t *id, rk_error *err);
 rk_status rk_kb_chunk_foreach(rk_kb_txn *txn, rk_status (*fn)(const rk_chunk *c, void *ctx, rk_error *err),
                               void *ctx, rk_error *err);
+
+/* Every chunk id removed by rk_kb_doc_delete, in id order, with the
+ * generation of its removal. */
+rk_status rk_kb_removed_foreach(rk_kb_txn *txn,
+                                rk_status (*fn)(uint64_t id, uint64_t generation, void *ctx, rk_error *err),
+                                void *ctx, rk_error *err);
 
 /* ---- vectors: chunk id -> float[dim] ---- */
 
@@ -153,6 +165,7 @@ rk_status rk_kb_blob_delete(rk_kb_txn *txn, rk_kb_blobs db, const char *name, rk
 
 typedef struct rk_kb_stats {
     uint64_t docs, chunks, vectors;
+    uint64_t removed;    /* chunk ids in `removed` */
     uint64_t file_bytes; /* data.mdb on disk */
     uint64_t map_bytes;  /* the current map size */
 } rk_kb_stats;

@@ -12,10 +12,12 @@
 int rk_pdf_available(void);
 
 /* Appends one part per page of the n-byte PDF (page = its 1-based number,
- * title "" — PDF has no reliable headings) to *out, and sets out->title from
- * the document's Title metadata when set. Pages without text are skipped.
+ * title "" — PDF has no reliable headings; text as poppler lays it out, one
+ * line per text line) to *out, and sets out->title from the document's Title
+ * metadata when set and out->title is still NULL. Pages without text are
+ * skipped.
  * uri names the file in errors. RK_EFORMAT for a damaged, truncated or
- * encrypted file (the message says which, from poppler), RK_EINVAL when PDF
+ * encrypted file ("URI: encrypted", else poppler's reason), RK_EINVAL when PDF
  * is not built in, RK_ENOMEM. */
 rk_status rk_pdf_parts(const void *pdf, size_t n, const char *uri, rk_parts *out, rk_error *err);
 

@@ -25,7 +25,11 @@ typedef struct rk_text_report {
  *  - each invalid byte sequence becomes U+FFFD and is counted in rep;
  *  - CRLF, CR, NEL, LS and PS become LF; a tab becomes a space;
  *  - other control characters, the BOM and zero-width spaces are removed;
- *  - the result is in the given normalization form.
+ *  - the result is in the given normalization form;
+ *  - whitespace is collapsed: each run of spaces (any Zs character) becomes
+ *    one space, lines lose their leading and trailing spaces, runs of blank
+ *    lines become one blank line (paragraph breaks are kept), and the text
+ *    neither starts nor ends with whitespace.
  * Fails only with RK_ENOMEM. */
 rk_status rk_text_normalize(const char *in, size_t n, rk_norm_form form, char **out, size_t *out_n,
                             rk_text_report *rep, rk_error *err);
@@ -36,6 +40,14 @@ rk_status rk_text_normalize(const char *in, size_t n, rk_norm_form form, char **
  * and *pos to its byte span [*start, *pos) and returns the bytes written, or
  * 0 when no word is left. s must be valid UTF-8 (normalized text is). */
 size_t rk_text_next_word(const char *s, size_t n, size_t *pos, size_t *start, char *buf, size_t cap);
+
+/* The number of words rk_text_next_word would find in s[0..n). */
+size_t rk_text_count_words(const char *s, size_t n);
+
+/* The number of invalid UTF-8 sequences in s[0..n) (counted as
+ * rk_text_normalize counts them); *first_invalid (may be NULL) gets the byte
+ * offset of the first one. */
+size_t rk_utf8_check(const char *s, size_t n, size_t *first_invalid);
 
 /* Number of code points in valid UTF-8. */
 size_t rk_utf8_length(const char *s, size_t n);

@@ -58,7 +58,7 @@ expect_eq 2 "$(json_num docs out)" "invalid UTF-8: both documents stored (docs 2
 kb="$tmp/kb-empty"
 expect_rc 0 "empty files: ingest with an empty and a blank file" "$ingest" --kb "$kb" --json b.txt empty.txt blank.md
 expect_err_has "empty.txt: skipped (empty)" "empty files: note names empty.txt"
-expect_err_has "blank.md: skipped (empty)" "empty files: note names whitespace-only blank.md"
+expect_err_has "blank.md: skipped (no text)" "empty files: note names whitespace-only blank.md"
 expect_eq 2 "$(json_num files_skipped out)" "empty files: summary files_skipped 2"
 must "$index" stats --kb "$kb" --json
 expect_eq 1 "$(json_num docs out)" "empty files: docs count excludes them (docs 1)"

@@ -5,63 +5,106 @@
 
 #include "raftkit/html.h"
 
-static char *text_of(const char *html, char **title) {
+static rk_parts parts_of(const char *html) {
     rk_parts p = {0};
     rk_error e = {0};
     cr_assert_eq(rk_html_parts(html, strlen(html), NULL, "page.html", &p, &e), RK_OK, "%s", e.msg);
-    char *text = p.n ? strdup(p.v[0].text) : strdup("");
-    *title = p.title;
-    p.title = NULL;
-    rk_parts_free(&p);
-    return text;
+    return p;
+}
+
+static void expect_part(const rk_parts *p, size_t i, const char *title, const char *text) {
+    cr_assert_lt(i, p->n, "part %zu of %zu", i, p->n);
+    cr_assert_str_eq(p->v[i].title, title, "title of part %zu", i);
+    cr_assert_str_eq(p->v[i].text, text, "text of part %zu", i);
+    cr_assert_eq(p->v[i].len, strlen(text));
+    cr_assert_eq(p->v[i].page, 0);
 }
 
 Test(html, scripts_styles_and_navigation_are_dropped) {
-    const char *page = "<!DOCTYPE html><html><head><title>Tide  Tables</title>"
-                       "<style>p { color: red }</style><script>var secret = 1;</script></head>"
-                       "<body><nav><a href='/'>Home</a> | <a href='/x'>Menu</a></nav>"
-                       "<h1>High water</h1><p>The tide   turns\n at <b>noon</b>.</p>"
-                       "<script>alert('no')</script><noscript>enable js</noscript>"
-                       "<footer>Copyright 2026</footer></body></html>";
-    char *title = NULL, *t = text_of(page, &title);
-    cr_assert_str_eq(t, "High water\n\nThe tide turns at noon.\n\n");
-    cr_assert_str_eq(title, "Tide Tables");
-    free(t);
-    free(title);
+    rk_parts p = parts_of("<!DOCTYPE html><html><head><title>Tide  Tables</title>"
+                          "<style>p { color: red }</style><script>var secret = 1;</script></head>"
+                          "<body><nav><a href='/'>Home</a> | <a href='/x'>Menu</a></nav>"
+                          "<h1>High water</h1><p>The tide   turns\n at <b>noon</b>.</p>"
+                          "<script>alert('no')</script><noscript>enable js</noscript>"
+                          "<footer>Copyright 2026</footer></body></html>");
+    cr_assert_eq(p.n, 1, "nothing before the heading is left");
+    expect_part(&p, 0, "High water", "High water\n\nThe tide turns at noon.\n\n");
+    cr_assert_str_eq(p.title, "Tide Tables");
+    rk_parts_free(&p);
 }
 
 Test(html, nested_lists_and_tables_become_paragraphs) {
-    const char *page =
-        "<body><ul><li>Ferries<ul><li>Morning boat</li><li>Evening boat</li></ul></li>"
-        "<li>Flights</li></ul><table><tr><th>Day</th><th>Time</th></tr>"
-        "<tr><td>Monday</td><td>09:00</td></tr></table><div>Tail text<br>after break</div></body>";
-    char *title = NULL, *t = text_of(page, &title);
-    cr_assert_str_eq(t, "Ferries\n\nMorning boat\n\nEvening boat\n\nFlights\n\nDay Time\n\nMonday 09:00\n\n"
-                        "Tail text\n\nafter break\n\n");
-    cr_assert_null(title, "no <title> and no <h1>");
-    free(t);
+    rk_parts p =
+        parts_of("<body><ul><li>Ferries<ul><li>Morning boat</li><li>Evening boat</li></ul></li>"
+                 "<li>Flights</li></ul><table><tr><th>Day</th><th>Time</th></tr>"
+                 "<tr><td>Monday</td><td>09:00</td></tr></table><div>Tail text<br>after break</div></body>");
+    cr_assert_eq(p.n, 1);
+    expect_part(&p, 0, "",
+                "Ferries\n\nMorning boat\n\nEvening boat\n\nFlights\n\nDay Time\n\nMonday 09:00\n\n"
+                "Tail text\n\nafter break\n\n");
+    cr_assert_null(p.title, "no <title> and no <h1>");
+    rk_parts_free(&p);
 }
 
 Test(html, first_h1_is_the_title_without_a_title_element) {
-    char *title = NULL, *t = text_of("<body><h1>Main <i>heading</i></h1><h1>Other</h1></body>", &title);
-    cr_assert_str_eq(title, "Main heading");
-    free(t);
-    free(title);
+    rk_parts p = parts_of("<body><h1>Main <i>heading</i></h1><h1>Other</h1></body>");
+    cr_assert_str_eq(p.title, "Main heading");
+    cr_assert_eq(p.n, 2);
+    expect_part(&p, 0, "Main heading", "Main heading\n\n");
+    expect_part(&p, 1, "Other", "Other\n\n");
+    rk_parts_free(&p);
 }
 
 Test(html, declared_charset_is_decoded_to_utf8) {
-    const char *latin1 = "<html><head><meta charset=\"iso-8859-1\"></head><body><p>caf\xe9</p></body></html>";
-    char *title = NULL, *t = text_of(latin1, &title);
-    cr_assert_str_eq(t, "caf\xc3\xa9\n\n");
-    free(t);
-    const char *utf8 = "<html><body><p>S\xc3\xb8rvik \xe2\x82\xac</p></body></html>";
-    t = text_of(utf8, &title);
-    cr_assert_str_eq(t, "S\xc3\xb8rvik \xe2\x82\xac\n\n", "undeclared pages are read as UTF-8");
-    free(t);
+    rk_parts p =
+        parts_of("<html><head><meta charset=\"iso-8859-1\"></head><body><p>caf\xe9</p></body></html>");
+    cr_assert_eq(p.n, 1);
+    expect_part(&p, 0, "", "caf\xc3\xa9\n\n");
+    rk_parts_free(&p);
+    p = parts_of("<html><body><h2>\xc3\x85pen</h2><p>S\xc3\xb8rvik \xe2\x82\xac</p></body></html>");
+    cr_assert_eq(p.n, 1, "undeclared pages are read as UTF-8");
+    expect_part(&p, 0, "\xc3\x85pen", "\xc3\x85pen\n\nS\xc3\xb8rvik \xe2\x82\xac\n\n");
+    rk_parts_free(&p);
 }
 
 Test(html, broken_markup_is_repaired) {
-    char *title = NULL, *t = text_of("<p>one<p>two <b>bold<i>both</b> end", &title);
-    cr_assert_str_eq(t, "one\n\ntwo boldboth end\n\n");
-    free(t);
+    rk_parts p = parts_of("<p>one<p>two <b>bold<i>both</b> end");
+    cr_assert_eq(p.n, 1);
+    expect_part(&p, 0, "", "one\n\ntwo boldboth end\n\n");
+    rk_parts_free(&p);
+}
+
+Test(html, headings_start_parts_titled_by_their_path) {
+    rk_parts p = parts_of("<html><head><title>Harbour</title><script>var h = '<h1>no</h1>';</script></head>"
+                          "<body><p>Before any   heading.</p>"
+                          "<h1>Harbour <em>guide</em></h1><p>Welcome.</p>"
+                          "<h2>Ferries</h2><ul><li>Morning<ul><li>07:15</li><li>08:30</li></ul></li>"
+                          "<li>Evening</li></ul><script>document.write('<h2>fake</h2>')</script>"
+                          "<h3>Fares</h3><p>Adults <b>12</b> euros.</p>"
+                          "<h2>Flights</h2><p>None in winter.</p>"
+                          "<div><h4>Deep <br>note</h4>Skipped levels.</div>"
+                          "<h1>Contact</h1><h3></h3><p>Under an empty heading.</p></body></html>");
+    cr_assert_eq(p.n, 8);
+    expect_part(&p, 0, "", "Before any heading.\n\n");
+    expect_part(&p, 1, "Harbour guide", "Harbour guide\n\nWelcome.\n\n");
+    expect_part(&p, 2, "Harbour guide > Ferries", "Ferries\n\nMorning\n\n07:15\n\n08:30\n\nEvening\n\n");
+    expect_part(&p, 3, "Harbour guide > Ferries > Fares", "Fares\n\nAdults 12 euros.\n\n");
+    expect_part(&p, 4, "Harbour guide > Flights", "Flights\n\nNone in winter.\n\n");
+    expect_part(&p, 5, "Harbour guide > Flights > Deep note", "Deep note\n\nSkipped levels.\n\n");
+    expect_part(&p, 6, "Contact", "Contact\n\n");
+    expect_part(&p, 7, "Contact", "Under an empty heading.\n\n");
+    cr_assert_str_eq(p.title, "Harbour");
+    rk_parts_free(&p);
+}
+
+Test(html, headings_in_dropped_elements_start_no_part) {
+    rk_parts p = parts_of("<body><nav><h1>Site menu</h1><h2>Sections</h2></nav>"
+                          "<h2>Real</h2><p>Text.</p>"
+                          "<footer><h2>Footer</h2><p>Legal.</p></footer>"
+                          "<template><h2>Template</h2></template>"
+                          "<p>More text.</p></body>");
+    cr_assert_eq(p.n, 1);
+    expect_part(&p, 0, "Real", "Real\n\nText.\n\nMore text.\n\n");
+    cr_assert_null(p.title, "the <h1> in <nav> is not the title either");
+    rk_parts_free(&p);
 }

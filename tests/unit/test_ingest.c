@@ -1,6 +1,7 @@
 /* Unit tests for ingest/ingest.c: real files into a real KB. */
 #include "helpers.h"
 
+#include "pdf_fixture.h"
 #include "raftkit/ingest.h"
 
 static char *dir, *kbdir;
@@ -24,16 +25,20 @@ static void teardown(void) {
 }
 TestSuite(ingest, .init = setup, .fini = teardown);
 
-static rk_ingest_report ingest(const char *const *paths, size_t n, rk_status want) {
+static rk_ingest_report ingest_with(const char *const *paths, size_t n, rk_ingest_opts o, rk_status want) {
     rk_kb *kb;
     rk_error e = {0};
     cr_assert_eq(rk_kb_open(kbdir, RK_KB_CREATE, 0, &kb, &e), RK_OK, "%s", e.msg);
-    rk_ingest_opts o = {.chunk = {.size = 200, .overlap = 40}, .notice = on_notice};
+    o.notice = on_notice;
     rk_ingest_report r;
-    rk_status s = rk_ingest_paths(kb, paths, n, &o, &r, &e);
+    rk_status s = rk_ingest(kb, paths, n, &o, &r, &e);
     cr_assert_eq(s, want, "%s", e.msg);
     rk_kb_close(kb);
     return r;
+}
+
+static rk_ingest_report ingest(const char *const *paths, size_t n, rk_status want) {
+    return ingest_with(paths, n, (rk_ingest_opts){.chunk = {.size = 200, .overlap = 40}}, want);
 }
 
 /* Opens the KB read-only with a read transaction; close with read_done. */
@@ -105,7 +110,7 @@ Test(ingest, duplicate_chunks_are_stored_once) {
     cr_assert_eq(rk_kb_open(kbdir, RK_KB_CREATE, 0, &kb, &e), RK_OK);
     rk_ingest_opts o = {.chunk = {.size = 20, .overlap = 0}}; /* one paragraph per chunk */
     rk_ingest_report r;
-    cr_assert_eq(rk_ingest_paths(kb, paths, 3, &o, &r, &e), RK_OK, "%s", e.msg);
+    cr_assert_eq(rk_ingest(kb, paths, 3, &o, &r, &e), RK_OK, "%s", e.msg);
     rk_kb_close(kb);
     cr_assert_eq(r.docs_new, 3);
     cr_assert_eq(r.chunks_added, 3, "same / first / second");
@@ -155,7 +160,7 @@ Test(ingest, missing_path_fails_before_writing_anything) {
     cr_assert_eq(rk_kb_open(kbdir, RK_KB_WRITE, 0, &kb, &e), RK_OK);
     rk_ingest_opts o = {.chunk = {.size = 200, .overlap = 40}};
     rk_ingest_report r;
-    cr_assert_eq(rk_ingest_paths(kb, paths, 2, &o, &r, &e), RK_ENOTFOUND);
+    cr_assert_eq(rk_ingest(kb, paths, 2, &o, &r, &e), RK_ENOTFOUND);
     rk_kb_close(kb);
     cr_assert(strstr(e.msg, missing), "the message names the path: %s", e.msg);
     rk_kb_stats after = stats();
@@ -180,7 +185,7 @@ Test(ingest, bad_files_are_reported_and_the_rest_stored) {
     cr_assert(strstr(notices, want), "%s", notices);
     snprintf(want, sizeof want, "I %s: skipped (empty)", empty);
     cr_assert(strstr(notices, want), "%s", notices);
-    snprintf(want, sizeof want, "I %s: skipped (empty)", blank);
+    snprintf(want, sizeof want, "I %s: skipped (no text)", blank);
     cr_assert(strstr(notices, want), "%s", notices);
     snprintf(want, sizeof want, "W %s: skipped (unsupported", other);
     cr_assert(strstr(notices, want), "%s", notices);
@@ -199,7 +204,7 @@ Test(ingest, overlap_not_below_size_is_refused) {
     rk_ingest_opts o = {.chunk = {.size = 100, .overlap = 100}};
     rk_ingest_report r;
     const char *paths[] = {dir};
-    cr_assert_eq(rk_ingest_paths(kb, paths, 1, &o, &r, &e), RK_EINVAL);
+    cr_assert_eq(rk_ingest(kb, paths, 1, &o, &r, &e), RK_EINVAL);
     rk_kb_close(kb);
 }
 
@@ -237,3 +242,249 @@ Test(ingest, html_pages_are_read_as_text) {
     read_done(kb, t);
     free(page);
 }
+
+/* Every chunk as "section|page|text" lines, in chunk id order. */
+static void chunk_lines(char *out, size_t cap);
+
+static rk_status gather_line(const rk_chunk *c, void *ctx, rk_error *err) {
+    (void)err;
+    char **at = ctx;
+    *at += sprintf(*at, "%s|%u|%s\n", c->section, c->page, c->text);
+    return RK_OK;
+}
+
+static void chunk_lines(char *out, size_t cap) {
+    (void)cap;
+    rk_kb *kb;
+    rk_error e = {0};
+    rk_kb_txn *t = read_kb(&kb);
+    char *at = out;
+    *at = 0;
+    cr_assert_eq(rk_kb_chunk_foreach(t, gather_line, &at, &e), RK_OK, "%s", e.msg);
+    read_done(kb, t);
+}
+
+static char big[1 << 16];
+
+Test(ingest, markdown_headings_become_chunk_sections) {
+    char *md =
+        write_text(dir, "guide.md",
+                   "# Guide\n\nIntro **bold** text.\n\n## Install\n\nRun `make`, see [docs](http://x/).\n\n"
+                   "## Use\n\n- one\n- two\n");
+    const char *paths[] = {md};
+    ingest(paths, 1, RK_OK);
+    chunk_lines(big, sizeof big);
+    cr_assert_str_eq(big, "Guide|0|Guide\n\nIntro bold text.\n"
+                          "Guide > Install|0|Install\n\nRun make, see docs.\n"
+                          "Guide > Use|0|Use\n\none\ntwo\n");
+    free(md);
+}
+
+Test(ingest, jsonl_records_are_documents_and_prune_drops_removed_ones) {
+    char *j = write_text(
+        dir, "export.jsonl",
+        "{\"meta\":{\"id\":\"a1\",\"title\":\"First\"},\"body\":{\"text\":\"Alpha record text.\"}}\n"
+        "{\"meta\":{\"id\":\"b2\",\"title\":\"Second\"},\"body\":{\"text\":\"Beta record text.\"}}\n"
+        "{\"meta\":{\"id\":\"c3\"},\"body\":{}}\n");
+    const char *paths[] = {j};
+    rk_ingest_opts o = {.chunk = {.size = 200, .overlap = 40},
+                        .fields = {.text = "body.text", .title = "meta.title", .id = "meta.id"}};
+    rk_ingest_report r = ingest_with(paths, 1, o, RK_OK);
+    cr_assert_eq(r.docs_new, 2);
+    cr_assert_eq(r.docs_failed, 1, "the record without text");
+    cr_assert(strstr(notices, "line 3"), "%s", notices);
+    rk_kb *kb;
+    rk_error e = {0};
+    rk_kb_txn *t = read_kb(&kb);
+    char uri[700];
+    snprintf(uri, sizeof uri, "%s#b2", j);
+    uint64_t id;
+    rk_doc d;
+    cr_assert_eq(rk_kb_doc_find(t, uri, &id, &e), RK_OK, "%s", e.msg);
+    cr_assert_eq(rk_kb_doc_get(t, id, &d, &e), RK_OK);
+    cr_assert_str_eq(d.title, "Second");
+    read_done(kb, t);
+    /* b2 leaves the export: a plain re-run keeps it, --prune removes it. */
+    free(write_text(
+        dir, "export.jsonl",
+        "{\"meta\":{\"id\":\"a1\",\"title\":\"First\"},\"body\":{\"text\":\"Alpha record text.\"}}\n"));
+    r = ingest_with(paths, 1, o, RK_OK);
+    cr_assert_eq(r.docs_unchanged, 1);
+    cr_assert_eq(r.docs_removed, 0);
+    cr_assert_eq(stats().docs, 2);
+    o.prune = 1;
+    r = ingest_with(paths, 1, o, RK_OK);
+    cr_assert_eq(r.docs_removed, 1);
+    cr_assert_eq(stats().docs, 1);
+    free(j);
+}
+
+static rk_status collect_removed(uint64_t id, uint64_t gen, void *ctx, rk_error *err) {
+    (void)gen, (void)err;
+    char **at = ctx;
+    *at += sprintf(*at, "%llu ", (unsigned long long)id);
+    return RK_OK;
+}
+
+Test(ingest, prune_removes_deleted_files_and_marks_their_chunks_removed) {
+    char sub[600];
+    snprintf(sub, sizeof sub, "%s/docs", dir);
+    mkdir(sub, 0777);
+    char *a = write_text(sub, "a.md", DOC_A), *b = write_text(sub, "b.txt", DOC_B);
+    char *outside = write_text(dir, "outside.txt", DOC_C);
+    const char *both[] = {sub, outside};
+    ingest(both, 2, RK_OK);
+    cr_assert_eq(stats().docs, 3);
+    remove(a);
+    remove(outside);
+    const char *only_sub[] = {sub};
+    rk_ingest_report r =
+        ingest_with(only_sub, 1, (rk_ingest_opts){.chunk = {.size = 200, .overlap = 40}, .prune = 1}, RK_OK);
+    cr_assert_eq(r.docs_removed, 1, "a.md; outside.txt is not below an input");
+    rk_kb_stats st = stats();
+    cr_assert_eq(st.docs, 2);
+    cr_assert_eq(st.removed, 1, "a.md had one chunk");
+    rk_kb *kb;
+    rk_error e = {0};
+    rk_kb_txn *t = read_kb(&kb);
+    char ids[100], *at = ids;
+    cr_assert_eq(rk_kb_removed_foreach(t, collect_removed, &at, &e), RK_OK);
+    cr_assert_str_eq(ids, "1 ", "the first chunk, a.md's");
+    read_done(kb, t);
+    free(a);
+    free(b);
+    free(outside);
+}
+
+Test(ingest, include_and_exclude_patterns_and_symlink_loops) {
+    char sub[600], deep[700], link[800], skip[700];
+    snprintf(sub, sizeof sub, "%s/docs", dir);
+    snprintf(deep, sizeof deep, "%s/guides", sub);
+    snprintf(skip, sizeof skip, "%s/drafts", sub);
+    mkdir(sub, 0777);
+    mkdir(deep, 0777);
+    mkdir(skip, 0777);
+    free(write_text(sub, "a.md", DOC_A));
+    free(write_text(sub, "b.txt", DOC_B));
+    free(write_text(deep, "c.md", DOC_C));
+    free(write_text(skip, "d.md", "Draft text.\n"));
+    snprintf(link, sizeof link, "%s/loop", deep);
+    cr_assert_eq(symlink("..", link), 0);
+    const char *paths[] = {sub};
+    const char *include[] = {"*.md", NULL}, *exclude[] = {"drafts", NULL};
+    rk_ingest_report r = ingest_with(
+        paths, 1,
+        (rk_ingest_opts){.chunk = {.size = 200, .overlap = 40}, .include = include, .exclude = exclude},
+        RK_OK);
+    cr_assert_eq(r.docs_new, 2, "a.md and guides/c.md");
+    cr_assert_eq(r.docs_failed, 1, "the loop");
+    char want[900];
+    snprintf(want, sizeof want, "W %s: symlink loop, not followed", link);
+    cr_assert(strstr(notices, want), "%s", notices);
+}
+
+Test(ingest, near_duplicates_are_dropped_when_asked) {
+    const char *base = "The observatory tide gauge records the height of the water every six minutes and the "
+                       "readings are published each morning on the harbour notice board for the fishermen.";
+    char near[400];
+    snprintf(near, sizeof near, "%s", base);
+    memcpy(strstr(near, "six"), "ten", 3);
+    char *a = write_text(dir, "a.txt", base), *b = write_text(dir, "b.txt", near);
+    const char *paths[] = {a, b};
+    rk_ingest_report r = ingest(paths, 2, RK_OK);
+    cr_assert_eq(r.chunks_added, 2, "off by default");
+    snprintf(kbdir, strlen(dir) + 4, "%s/k2", dir);
+    r = ingest_with(paths, 2, (rk_ingest_opts){.chunk = {.size = 400, .overlap = 40}, .near_dup = 0.7},
+                    RK_OK);
+    cr_assert_eq(r.chunks_added, 1);
+    cr_assert_eq(r.chunks_near_duplicate, 1);
+    free(a);
+    free(b);
+}
+
+Test(ingest, strict_refuses_invalid_utf8_and_fails_the_run) {
+    char *good = write_text(dir, "good.md", DOC_A);
+    char *bad = write_text(dir, "bad.txt", "hello w\xffrld\n");
+    const char *paths[] = {good, bad};
+    rk_ingest_report r = ingest_with(
+        paths, 2, (rk_ingest_opts){.chunk = {.size = 200, .overlap = 40}, .strict = 1}, RK_EFORMAT);
+    cr_assert_eq(r.docs_new, 1, "the good file is still stored");
+    cr_assert_eq(r.docs_failed, 1);
+    char want[700];
+    snprintf(want, sizeof want, "W %s: invalid UTF-8 at byte 7 (refused: --strict)", bad);
+    cr_assert(strstr(notices, want), "%s", notices);
+    free(good);
+    free(bad);
+}
+
+/* The KB's documents and chunks as text, for comparing runs. */
+static rk_status doc_line(const rk_doc *d, void *ctx, rk_error *err) {
+    (void)err;
+    char **at = ctx;
+    *at += sprintf(*at, "%s|%s|%u\n", d->uri, d->title, d->nchunks);
+    return RK_OK;
+}
+
+static void kb_listing(char *out) {
+    rk_kb *kb;
+    rk_error e = {0};
+    rk_kb_txn *t = read_kb(&kb);
+    char *at = out;
+    cr_assert_eq(rk_kb_doc_foreach(t, doc_line, &at, &e), RK_OK);
+    cr_assert_eq(rk_kb_chunk_foreach(t, gather_line, &at, &e), RK_OK);
+    read_done(kb, t);
+}
+
+static void many_files(const char *sub) {
+    mkdir(sub, 0777);
+    for (int i = 0; i < 40; i++) {
+        char name[32], text[600];
+        snprintf(name, sizeof name, "f%02d.%s", i, i % 3 ? "txt" : "md");
+        snprintf(text, sizeof text,
+                 "# File %d\n\nParagraph one of file %d talks about tides number %d.\n\n"
+                 "Paragraph two of file %d is about boats and %d harbours. Shared line.\n",
+                 i, i, i * 7, i, i % 5);
+        free(write_text(sub, name, text));
+    }
+}
+
+Test(ingest, threads_and_shards_give_the_same_kb) {
+    char sub[600];
+    snprintf(sub, sizeof sub, "%s/docs", dir);
+    many_files(sub);
+    const char *paths[] = {sub};
+    rk_ingest_opts o = {.chunk = {.size = 80, .overlap = 20}, .threads = 1};
+    ingest_with(paths, 1, o, RK_OK);
+    static char one[1 << 16], four[1 << 16];
+    kb_listing(one);
+    snprintf(kbdir, strlen(dir) + 4, "%s/k4", dir);
+    o.threads = 4;
+    ingest_with(paths, 1, o, RK_OK);
+    kb_listing(four);
+    cr_assert_str_eq(four, one, "four threads write what one does");
+    snprintf(kbdir, strlen(dir) + 4, "%s/ks", dir);
+    o.nshards = 2;
+    o.shard = 0;
+    rk_ingest_report r0 = ingest_with(paths, 1, o, RK_OK);
+    o.shard = 1;
+    rk_ingest_report r1 = ingest_with(paths, 1, o, RK_OK);
+    cr_assert_eq(r0.docs_new + r1.docs_new, 40);
+    cr_assert(r0.docs_new > 5 && r1.docs_new > 5, "both shards get work: %llu %llu",
+              (unsigned long long)r0.docs_new, (unsigned long long)r1.docs_new);
+    cr_assert_eq(stats().docs, 40);
+}
+
+#ifdef RK_HAVE_PDF
+Test(ingest, pdf_pages_are_kept_on_chunks) {
+    const char *pages[] = {"The harbour light is green.", "The quay light is red."};
+    bytes pdf = draw_pdf(pages, 2, "Lights");
+    char *path = write_file(dir, "lights.pdf", pdf.p, pdf.n);
+    free(pdf.p);
+    const char *paths[] = {path};
+    rk_ingest_report r = ingest(paths, 1, RK_OK);
+    cr_assert_eq(r.docs_new, 1);
+    chunk_lines(big, sizeof big);
+    cr_assert_str_eq(big, "|1|The harbour light is green.\n|2|The quay light is red.\n");
+    free(path);
+}
+#endif

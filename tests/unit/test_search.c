@@ -21,7 +21,7 @@ static void setup(void) {
     const char *paths[] = {docs};
     rk_ingest_opts o = {.chunk = {.size = 400, .overlap = 120}};
     rk_ingest_report r;
-    cr_assert_eq(rk_ingest_paths(kb, paths, 1, &o, &r, &e), RK_OK, "%s", e.msg);
+    cr_assert_eq(rk_ingest(kb, paths, 1, &o, &r, &e), RK_OK, "%s", e.msg);
     cr_assert_geq(r.chunks_added, 60);
 }
 
@@ -166,7 +166,7 @@ Test(search, an_index_is_stale_after_documents_change) {
     rk_ingest_opts o = {.chunk = {.size = 400, .overlap = 120}};
     rk_ingest_report r;
     rk_error e = {0};
-    cr_assert_eq(rk_ingest_paths(kb, paths, 1, &o, &r, &e), RK_OK);
+    cr_assert_eq(rk_ingest(kb, paths, 1, &o, &r, &e), RK_OK);
     rk_searcher *sr;
     cr_assert_eq(rk_searcher_open(kb, "default", &sr, &e), RK_OK);
     cr_assert(rk_searcher_stale(sr));

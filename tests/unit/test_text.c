@@ -73,3 +73,25 @@ Test(text, words_are_lowercased_runs_of_letters_and_digits) {
 Test(text, utf8_length_counts_code_points) {
     cr_assert_eq(rk_utf8_length("a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 10), 4);
 }
+
+Test(text, whitespace_runs_collapse_and_paragraph_breaks_stay) {
+    /* NBSP, EM SPACE and IDEOGRAPHIC SPACE are space separators too. */
+    const char in[] =
+        "  \n\nTitle  line \t here\xc2\xa0\xe2\x80\x83x  \n  next line\n\n\n\n  para\xe3\x80\x80two \n \n";
+    char *s = norm(in, sizeof in - 1, RK_NORM_NFC, NULL);
+    cr_assert_str_eq(s, "Title line here x\nnext line\n\npara two");
+    free(s);
+    char *empty = norm(" \n \t\n", 5, RK_NORM_NFC, NULL);
+    cr_assert_str_eq(empty, "");
+    free(empty);
+}
+
+Test(text, utf8_check_counts_like_normalize) {
+    const char in[] = "ok \xff\xfe then \xc3 end \xed\xa0\x80";
+    size_t first = 99;
+    cr_assert_eq(rk_utf8_check(in, sizeof in - 1, &first), 6);
+    cr_assert_eq(first, 3);
+    first = 99;
+    cr_assert_eq(rk_utf8_check("caf\xc3\xa9", 5, &first), 0);
+    cr_assert_eq(first, 99, "untouched when valid");
+}
