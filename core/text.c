@@ -29,7 +29,11 @@ static size_t collapse_space(uint8_t *t, size_t n) {
     for (size_t i = 0; i < n;) {
         int32_t c = t[i];
         size_t len = 1;
-        if (c >= 0x80) len = (size_t)utf8proc_iterate(t + i, (utf8proc_ssize_t)(n - i), &c);
+        if (c >= 0x80) {
+            int32_t u; /* apart from c, so that c can live in a register */
+            len = (size_t)utf8proc_iterate(t + i, (utf8proc_ssize_t)(n - i), &u);
+            c = u;
+        }
         if (c == '\n') {
             newlines++;
             space = 0;
@@ -75,7 +79,9 @@ static size_t clean_text(const uint8_t *p, size_t n, uint8_t *buf, rk_text_repor
                 buf[o++] = '\n';
             continue;
         }
-        utf8proc_ssize_t len = utf8proc_iterate(p + i, (utf8proc_ssize_t)(n - i), &c);
+        int32_t u; /* apart from c, so that c can live in a register */
+        utf8proc_ssize_t len = utf8proc_iterate(p + i, (utf8proc_ssize_t)(n - i), &u);
+        c = u;
         if (len < 0) {
             if (r->invalid++ == 0) r->first_invalid = i;
             o = put_cp(buf, o, 0xFFFD);
@@ -239,12 +245,16 @@ size_t rk_text_count_words(const char *s, size_t n) {
     size_t count = 0;
     int in_word = 0;
     for (size_t i = 0; i < n;) {
-        int32_t c;
-        size_t l = next_cp(p + i, n - i, &c);
-        int w = word_cp(c);
+        int w;
+        if (p[i] < 0x80) { /* the common case, kept free of calls */
+            w = ascii_word(p[i++]);
+        } else {
+            int32_t c;
+            i += next_cp(p + i, n - i, &c);
+            w = word_cp(c);
+        }
         count += w && !in_word;
         in_word = w;
-        i += l;
     }
     return count;
 }

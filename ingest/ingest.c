@@ -52,6 +52,7 @@ typedef struct prepared {
     size_t n;
     rk_span *spans;
     uint32_t *span_part; /* the part of each span */
+    uint32_t *span_words; /* the words of each span, counted by the worker */
     size_t nspans;
     char **sections; /* per part */
     uint32_t *pages;
@@ -66,6 +67,7 @@ static void prepared_free(prepared *p) {
     free(p->text);
     free(p->spans);
     free(p->span_part);
+    free(p->span_words);
     for (size_t i = 0; i < p->nparts; i++)
         free(p->sections[i]);
     free(p->sections);
@@ -183,7 +185,9 @@ static rk_status append_part(const run *r, prepared *p, const char *t, size_t n,
     if (spans) p->spans = spans;
     uint32_t *parts = realloc(p->span_part, (p->nspans + ns) * sizeof *parts);
     if (parts) p->span_part = parts;
-    if (!text || !spans || !parts) {
+    uint32_t *words = realloc(p->span_words, (p->nspans + ns) * sizeof *words);
+    if (words) p->span_words = words;
+    if (!text || !spans || !parts || !words) {
         free(sp);
         return rk_fail(err, RK_ENOMEM, "out of memory");
     }
@@ -193,6 +197,7 @@ static rk_status append_part(const run *r, prepared *p, const char *t, size_t n,
     for (size_t k = 0; k < ns; k++) {
         spans[p->nspans + k] = (rk_span){sp[k].start + base, sp[k].end + base};
         parts[p->nspans + k] = (uint32_t)p->nparts;
+        words[p->nspans + k] = (uint32_t)rk_text_count_words(t + sp[k].start, sp[k].end - sp[k].start);
     }
     p->nspans += ns;
     free(sp);
@@ -559,7 +564,7 @@ static rk_status write_doc(rk_kb_txn *txn, writer *w, const prepared *p, rk_erro
         uint32_t part = p->span_part[i];
         rk_chunk c = {.doc_id = d.id,
                       .ordinal = d.nchunks,
-                      .ntokens = (uint32_t)rk_text_count_words(text, len),
+                      .ntokens = p->span_words[i],
                       .start = p->spans[i].start,
                       .end = p->spans[i].end,
                       .page = p->pages[part],

@@ -2,6 +2,7 @@
  * HTML, as MB/s of source bytes and as a ratio to a baseline measured in the
  * same run: writing the very chunk bytes that ingest stored into a fresh
  * LMDB environment, in transactions of the same size, with no processing.
+ * Each figure is the best of two runs.
  *
  *   bench-ingest [--mb N] [--dir DIR]   (default 200 MB under $TMPDIR)
  *
@@ -111,8 +112,11 @@ typedef struct result {
     uint64_t chunks;
 } result;
 
-static result ingest(const char *input, const char *kbdir, int threads) {
+/* One ingest into a fresh KB. The best of two runs is kept: the first can
+ * meet the kernel still writing back the corpus or the previous KB. */
+static result ingest_once(const char *input, const char *kbdir, int threads) {
     rm_rf(kbdir);
+    sync();
     rk_kb *kb;
     rk_error e = {0};
     if (rk_kb_open(kbdir, RK_KB_CREATE, (size_t)1 << 30, &kb, &e)) die(kbdir, &e);
@@ -122,6 +126,11 @@ static result ingest(const char *input, const char *kbdir, int threads) {
     if (rk_ingest(kb, inputs, 1, &o, &r, &e)) die(input, &e);
     rk_kb_close(kb);
     return (result){r.seconds, (double)r.bytes / 1e6, r.chunks_added};
+}
+
+static result ingest(const char *input, const char *kbdir, int threads) {
+    result a = ingest_once(input, kbdir, threads), b = ingest_once(input, kbdir, threads);
+    return a.seconds < b.seconds ? a : b;
 }
 
 /* The baseline: the chunk texts ingest stored, written into a fresh LMDB
@@ -146,7 +155,7 @@ static rk_status take_text(const rk_chunk *c, void *ctx, rk_error *err) {
     return RK_OK;
 }
 
-static double lmdb_baseline(const char *kbdir, const char *dir) {
+static double lmdb_baseline_once(const char *kbdir, const char *dir) {
     rk_kb *kb;
     rk_kb_txn *txn;
     rk_error e = {0};
@@ -158,6 +167,7 @@ static double lmdb_baseline(const char *kbdir, const char *dir) {
     rk_kb_close(kb);
     rm_rf(dir);
     mkdir(dir, 0777);
+    sync();
     MDB_env *env;
     MDB_dbi dbi;
     MDB_txn *w;
@@ -185,6 +195,11 @@ static double lmdb_baseline(const char *kbdir, const char *dir) {
     free(t.v);
     free(t.len);
     return secs;
+}
+
+static double lmdb_baseline(const char *kbdir, const char *dir) {
+    double a = lmdb_baseline_once(kbdir, dir), b = lmdb_baseline_once(kbdir, dir);
+    return a < b ? a : b;
 }
 
 int main(int argc, char **argv) {
