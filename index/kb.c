@@ -10,6 +10,12 @@
  *           u64 end | u32 text_len | u32 page | u32 section_len | text NUL |
  *           section NUL
  *   removed     key: u64 chunk id -> u64 generation of the removal
+ *   chunk_refs  key: u64 chunk id BE | u64 doc id BE -> u32 ordinal | u32 page |
+ *               u64 start | u64 end | section NUL: a document holding the text
+ *               of a chunk it does not own (an exact duplicate), and where
+ *   doc_refs    key: u64 doc id BE | u64 chunk id BE -> u8 1 when the document
+ *               owns the chunk (it was handed over), 0 when it only holds it.
+ *   Big-endian keys keep one chunk's (one document's) entries together.
  *   chunk_hash  key: u64 lo | u64 hi -> value: u64 chunk id
  *   vectors     key: u64 chunk id -> float32[dim]
  *   faiss, embedder  key: name NUL u32 big-endian piece -> bytes
@@ -37,12 +43,15 @@ enum {
     DB_FAISS,
     DB_EMBEDDER,
     DB_REMOVED,
+    DB_CHUNK_REFS,
+    DB_DOC_REFS,
     DB_COUNT
 };
-static const char *const db_names[DB_COUNT] = {"meta",    "docs",  "doc_uri",  "chunks", "chunk_hash",
-                                               "vectors", "faiss", "embedder", "removed"};
-static const unsigned db_flags[DB_COUNT] = {0, MDB_INTEGERKEY, 0, MDB_INTEGERKEY, 0, MDB_INTEGERKEY, 0,
-                                            0, MDB_INTEGERKEY};
+static const char *const db_names[DB_COUNT] = {"meta",       "docs",       "doc_uri", "chunks",
+                                               "chunk_hash", "vectors",    "faiss",   "embedder",
+                                               "removed",    "chunk_refs", "doc_refs"};
+static const unsigned db_flags[DB_COUNT] = {
+    0, MDB_INTEGERKEY, 0, MDB_INTEGERKEY, 0, MDB_INTEGERKEY, 0, 0, MDB_INTEGERKEY, 0, 0};
 
 enum { DOC_HDR = 1 + 8 * 6 + 4 * 3, CHUNK_HDR = 1 + 8 + 4 + 4 + 8 + 8 + 4 + 4 + 4, RECORD_V1 = 1 };
 
@@ -84,6 +93,23 @@ static uint64_t get_u64(const uint8_t *p) {
 }
 
 static MDB_val idkey(size_t *id) { return (MDB_val){sizeof *id, id}; }
+
+/* A two-id key in big-endian order: keys with the same first id sort together. */
+static MDB_val pair_key(uint8_t buf[16], uint64_t a, uint64_t b) {
+    for (int i = 0; i < 8; i++) {
+        buf[i] = (uint8_t)(a >> (56 - 8 * i));
+        buf[8 + i] = (uint8_t)(b >> (56 - 8 * i));
+    }
+    return (MDB_val){16, buf};
+}
+
+static uint64_t pair_part(const void *key, int second) {
+    const uint8_t *p = (const uint8_t *)key + (second ? 8 : 0);
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
 
 /* ---- open / close ---- */
 
@@ -437,9 +463,139 @@ rk_status rk_kb_doc_find(rk_kb_txn *t, const char *uri, uint64_t *id, rk_error *
     return RK_OK;
 }
 
+static rk_status chunk_put(rk_kb_txn *t, const rk_chunk *c, rk_error *err);
+
 static rk_status del_key(rk_kb_txn *t, int db, MDB_val *k, rk_error *err) {
     int rc = mdb_del(t->txn, t->kb->dbi[db], k, NULL);
     return rc && rc != MDB_NOTFOUND ? db_fail(t, rc, err, db_names[db]) : RK_OK;
+}
+
+/* A document's entries in doc_refs: the chunks it holds (owned 0) or was
+ * handed (owned 1), in chunk id order. */
+typedef struct refs {
+    uint64_t *id;
+    uint8_t *owned;
+    size_t n, cap;
+} refs;
+
+static void refs_free(refs *r) {
+    free(r->id);
+    free(r->owned);
+}
+
+static rk_status doc_refs_of(rk_kb_txn *t, uint64_t doc, refs *out, rk_error *err) {
+    *out = (refs){0};
+    MDB_cursor *c;
+    int rc = mdb_cursor_open(t->txn, t->kb->dbi[DB_DOC_REFS], &c);
+    if (rc) return db_fail(t, rc, err, "doc_refs");
+    uint8_t kb[16];
+    MDB_val k = pair_key(kb, doc, 0), v;
+    rk_status s = RK_OK;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); !rc && pair_part(k.mv_data, 0) == doc;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (out->n == out->cap) {
+            size_t cap = out->cap ? 2 * out->cap : 16;
+            uint64_t *ni = realloc(out->id, cap * sizeof *ni);
+            if (ni) out->id = ni;
+            uint8_t *no = realloc(out->owned, cap);
+            if (no) out->owned = no;
+            if (!ni || !no) {
+                s = rk_fail(err, RK_ENOMEM, "out of memory");
+                break;
+            }
+            out->cap = cap;
+        }
+        out->id[out->n] = pair_part(k.mv_data, 1);
+        out->owned[out->n++] = *(const uint8_t *)v.mv_data;
+    }
+    mdb_cursor_close(c);
+    if (!s && rc && rc != MDB_NOTFOUND) s = db_fail(t, rc, err, "doc_refs");
+    if (s) refs_free(out);
+    return s;
+}
+
+rk_status rk_kb_doc_chunks(rk_kb_txn *t, uint64_t id,
+                           rk_status (*fn)(uint64_t chunk_id, void *ctx, rk_error *err), void *ctx,
+                           rk_error *err) {
+    rk_doc d;
+    refs r;
+    rk_status s = rk_kb_doc_get(t, id, &d, err);
+    if (!s) s = doc_refs_of(t, id, &r, err);
+    if (s) return s;
+    for (uint64_t c = d.first_chunk; !s && c < d.first_chunk + d.nchunks; c++)
+        s = fn(c, ctx, err);
+    for (size_t i = 0; !s && i < r.n; i++)
+        if (r.owned[i]) s = fn(r.id[i], ctx, err);
+    refs_free(&r);
+    return s;
+}
+
+/* Hands chunk cid, owned by a document being deleted, to the first document
+ * that holds its text too; *handed is 0 when there is none. */
+static rk_status hand_over(rk_kb_txn *t, uint64_t cid, int *handed, rk_error *err) {
+    *handed = 0;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(t->txn, t->kb->dbi[DB_CHUNK_REFS], &cur);
+    if (rc) return db_fail(t, rc, err, "chunk_refs");
+    uint8_t kb[16];
+    MDB_val k = pair_key(kb, cid, 0), v;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    if (rc || pair_part(k.mv_data, 0) != cid || v.mv_size < 25) {
+        mdb_cursor_close(cur);
+        return rc && rc != MDB_NOTFOUND ? db_fail(t, rc, err, "chunk_refs") : RK_OK;
+    }
+    uint64_t doc = pair_part(k.mv_data, 1);
+    const uint8_t *m = v.mv_data;
+    char section[512];
+    snprintf(section, sizeof section, "%s", (const char *)m + 24);
+    rk_chunk moved = {.id = cid,
+                      .doc_id = doc,
+                      .ordinal = get_u32(m),
+                      .start = get_u64(m + 8),
+                      .end = get_u64(m + 16),
+                      .page = get_u32(m + 4),
+                      .section = section};
+    rk_chunk c;
+    rk_status s = rk_kb_chunk_get(t, cid, &c, err);
+    char *text = s ? NULL : strndup(c.text, c.text_len); /* c points into pages the puts may move */
+    if (!s && !text) s = rk_fail(err, RK_ENOMEM, "out of memory");
+    if (!s) {
+        moved.ntokens = c.ntokens;
+        moved.text = text;
+        moved.text_len = c.text_len;
+        rc = mdb_cursor_del(cur, 0);
+        s = rc ? db_fail(t, rc, err, "chunk_refs") : chunk_put(t, &moved, err);
+    }
+    mdb_cursor_close(cur);
+    free(text);
+    uint8_t owned = 1;
+    MDB_val dk = pair_key(kb, doc, cid), dv = {1, &owned};
+    if (!s && (rc = mdb_put(t->txn, t->kb->dbi[DB_DOC_REFS], &dk, &dv, 0)))
+        s = db_fail(t, rc, err, "doc_refs");
+    if (!s) *handed = 1;
+    return s;
+}
+
+/* Removes chunk cid: its record, hash entry and vector, recorded in `removed`. */
+static rk_status chunk_remove(rk_kb_txn *t, uint64_t cid, rk_error *err) {
+    rk_chunk c;
+    rk_status s = rk_kb_chunk_get(t, cid, &c, err);
+    if (s == RK_ENOTFOUND) return RK_OK;
+    if (s) return s;
+    rk_hash128 h = rk_kb_chunk_hash(c.text, c.text_len);
+    uint64_t owner = 0;
+    /* The hash entry goes only if it names this chunk. */
+    if (!rk_kb_chunk_find(t, h, &owner, NULL) && owner == cid) {
+        uint64_t hk[2] = {h.lo, h.hi};
+        MDB_val k = {sizeof hk, hk};
+        s = del_key(t, DB_CHUNK_HASH, &k, err);
+    }
+    size_t key = cid;
+    MDB_val k = idkey(&key), gen = {sizeof t->generation, &t->generation};
+    if (!s) s = del_key(t, DB_CHUNKS, &k, err);
+    if (!s) s = del_key(t, DB_VECTORS, &k, err);
+    int rc = s ? 0 : mdb_put(t->txn, t->kb->dbi[DB_REMOVED], &k, &gen, 0);
+    return rc ? db_fail(t, rc, err, "removed") : s;
 }
 
 rk_status rk_kb_doc_delete(rk_kb_txn *t, uint64_t id, rk_error *err) {
@@ -450,29 +606,30 @@ rk_status rk_kb_doc_delete(rk_kb_txn *t, uint64_t id, rk_error *err) {
     char *uri = strdup(d.uri); /* d points into pages the deletes below may free */
     if (!uri) return rk_fail(err, RK_ENOMEM, "out of memory");
     uint64_t first = d.first_chunk, n = d.nchunks;
-    for (uint64_t cid = first; !s && cid < first + n; cid++) {
-        rk_chunk c;
-        s = rk_kb_chunk_get(t, cid, &c, err);
-        if (s == RK_ENOTFOUND) {
-            s = RK_OK;
-            continue;
-        }
-        if (s) break;
-        rk_hash128 h = rk_kb_chunk_hash(c.text, c.text_len);
-        uint64_t owner = 0;
-        /* The hash entry goes only if it names this chunk. */
-        if (!rk_kb_chunk_find(t, h, &owner, NULL) && owner == cid) {
-            uint64_t hk[2] = {h.lo, h.hi};
-            MDB_val k = {sizeof hk, hk};
-            s = del_key(t, DB_CHUNK_HASH, &k, err);
-        }
-        size_t key = cid;
-        MDB_val k = idkey(&key), gen = {sizeof t->generation, &t->generation};
-        if (!s) s = del_key(t, DB_CHUNKS, &k, err);
-        if (!s) s = del_key(t, DB_VECTORS, &k, err);
-        int rc = s ? 0 : mdb_put(t->txn, t->kb->dbi[DB_REMOVED], &k, &gen, 0);
-        if (rc) s = db_fail(t, rc, err, "removed");
+    refs r;
+    if ((s = doc_refs_of(t, id, &r, err))) {
+        free(uri);
+        return s;
     }
+    uint8_t kb[16];
+    /* First the document lets go of the chunks it only holds, so that none is
+     * handed back to it. */
+    for (size_t i = 0; !s && i < r.n; i++) {
+        MDB_val k = pair_key(kb, id, r.id[i]);
+        s = del_key(t, DB_DOC_REFS, &k, err);
+        if (!s && !r.owned[i]) {
+            k = pair_key(kb, r.id[i], id);
+            s = del_key(t, DB_CHUNK_REFS, &k, err);
+        }
+    }
+    for (uint64_t i = 0; !s && i < n + r.n; i++) {
+        if (i >= n && !r.owned[i - n]) continue;
+        uint64_t cid = i < n ? first + i : r.id[i - n];
+        int handed;
+        s = hand_over(t, cid, &handed, err);
+        if (!s && !handed) s = chunk_remove(t, cid, err);
+    }
+    refs_free(&r);
     size_t key = id;
     MDB_val k = idkey(&key), uk = {strlen(uri), uri};
     if (!s) s = del_key(t, DB_DOCS, &k, err);
@@ -521,14 +678,12 @@ bad:
     return rk_fail(err, RK_EFORMAT, "%s: chunk %llu: damaged record", t->kb->path, (unsigned long long)id);
 }
 
-rk_status rk_kb_chunk_add(rk_kb_txn *t, rk_chunk *c, rk_error *err) {
-    rk_status s = touch(t, err);
-    if (s) return s;
+/* Writes the record of chunk c under c->id. */
+static rk_status chunk_put(rk_kb_txn *t, const rk_chunk *c, rk_error *err) {
     if (c->text_len > UINT32_MAX)
         return rk_fail(err, RK_EINVAL, "chunk of %zu bytes is too large", c->text_len);
     const char *section = c->section ? c->section : "";
     size_t slen = strlen(section);
-    c->id = t->next_chunk++;
     size_t id = c->id;
     MDB_val k = idkey(&id), v = {CHUNK_HDR + c->text_len + 1 + slen + 1, NULL};
     int rc = mdb_put(t->txn, t->kb->dbi[DB_CHUNKS], &k, &v, MDB_RESERVE);
@@ -546,11 +701,44 @@ rk_status rk_kb_chunk_add(rk_kb_txn *t, rk_chunk *c, rk_error *err) {
     memcpy(p + CHUNK_HDR, c->text, c->text_len);
     p[CHUNK_HDR + c->text_len] = 0;
     memcpy(p + CHUNK_HDR + c->text_len + 1, section, slen + 1);
+    return RK_OK;
+}
+
+rk_status rk_kb_chunk_add(rk_kb_txn *t, rk_chunk *c, rk_error *err) {
+    rk_status s = touch(t, err);
+    if (s) return s;
+    c->id = t->next_chunk;
+    if ((s = chunk_put(t, c, err))) return s;
+    t->next_chunk++;
+    size_t id = c->id;
     rk_hash128 h = rk_kb_chunk_hash(c->text, c->text_len);
     uint64_t hk[2] = {h.lo, h.hi};
     MDB_val hkv = {sizeof hk, hk}, hv = {sizeof id, &id};
-    rc = mdb_put(t->txn, t->kb->dbi[DB_CHUNK_HASH], &hkv, &hv, 0);
+    int rc = mdb_put(t->txn, t->kb->dbi[DB_CHUNK_HASH], &hkv, &hv, 0);
     return rc ? db_fail(t, rc, err, "chunk_hash") : RK_OK;
+}
+
+rk_status rk_kb_chunk_ref_add(rk_kb_txn *t, const rk_chunk *ref, rk_error *err) {
+    rk_status s = touch(t, err);
+    if (s) return s;
+    const char *section = ref->section ? ref->section : "";
+    size_t slen = strlen(section);
+    uint8_t kb[16], val[24 + 512];
+    if (slen >= 512) slen = 511; /* a section path is a label: a cut one still tells */
+    put_u32(val, ref->ordinal);
+    put_u32(val + 4, ref->page);
+    put_u64(val + 8, ref->start);
+    put_u64(val + 16, ref->end);
+    memcpy(val + 24, section, slen);
+    val[24 + slen] = 0;
+    MDB_val k = pair_key(kb, ref->id, ref->doc_id), v = {24 + slen + 1, val};
+    int rc = mdb_put(t->txn, t->kb->dbi[DB_CHUNK_REFS], &k, &v, 0);
+    if (rc) return db_fail(t, rc, err, "chunk_refs");
+    uint8_t owned = 0;
+    k = pair_key(kb, ref->doc_id, ref->id);
+    v = (MDB_val){1, &owned};
+    rc = mdb_put(t->txn, t->kb->dbi[DB_DOC_REFS], &k, &v, 0);
+    return rc ? db_fail(t, rc, err, "doc_refs") : RK_OK;
 }
 
 rk_status rk_kb_chunk_get(rk_kb_txn *t, uint64_t id, rk_chunk *out, rk_error *err) {

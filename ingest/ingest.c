@@ -51,7 +51,7 @@ typedef struct prepared {
     char *text;    /* normalized: the parts joined by blank lines */
     size_t n;
     rk_span *spans;
-    uint32_t *span_part; /* the part of each span */
+    uint32_t *span_part;  /* the part of each span */
     uint32_t *span_words; /* the words of each span, counted by the worker */
     size_t nspans;
     char **sections; /* per part */
@@ -508,13 +508,17 @@ typedef struct writer {
     rk_ingest_report rep; /* of the current batch: counted anew on every attempt */
 } writer;
 
-/* Forgets the chunks of document id in the near-dup index. */
+static rk_status forget_chunk(uint64_t chunk_id, void *nd, rk_error *err) {
+    (void)err;
+    rk_neardup_remove(nd, chunk_id);
+    return RK_OK;
+}
+
+/* Forgets the chunks of document id in the near-dup index. Chunks handed to
+ * another document by the delete that follows are forgotten too: a rare,
+ * harmless miss of a near duplicate later. */
 static rk_status forget_chunks(rk_kb_txn *txn, rk_neardup *nd, uint64_t id, rk_error *err) {
-    rk_doc d;
-    rk_status s = rk_kb_doc_get(txn, id, &d, err);
-    for (uint64_t c = d.first_chunk; !s && c < d.first_chunk + d.nchunks; c++)
-        rk_neardup_remove(nd, c);
-    return s;
+    return rk_kb_doc_chunks(txn, id, forget_chunk, nd, err);
 }
 
 static rk_status write_doc(rk_kb_txn *txn, writer *w, const prepared *p, rk_error *err) {
@@ -552,18 +556,30 @@ static rk_status write_doc(rk_kb_txn *txn, writer *w, const prepared *p, rk_erro
     for (size_t i = 0; i < p->nspans; i++) {
         const char *text = p->text + p->spans[i].start;
         size_t len = p->spans[i].end - p->spans[i].start;
+        uint32_t part = p->span_part[i];
         uint64_t dup;
+        rk_chunk owner;
         if (rk_kb_chunk_find(txn, rk_kb_chunk_hash(text, len), &dup, NULL) == RK_OK) {
             rep->chunks_duplicate++;
+            /* Stored once, but held by this document too, so that it outlives its owner. */
+            if ((s = rk_kb_chunk_get(txn, dup, &owner, err))) return s;
+            if (owner.doc_id == d.id) continue;
+            rk_chunk ref = {.id = dup,
+                            .doc_id = d.id,
+                            .ordinal = (uint32_t)i,
+                            .start = p->spans[i].start,
+                            .end = p->spans[i].end,
+                            .page = p->pages[part],
+                            .section = p->sections[part]};
+            if ((s = rk_kb_chunk_ref_add(txn, &ref, err))) return s;
             continue;
         }
         if (w->nd && rk_neardup_find(w->nd, text, len, &dup)) {
             rep->chunks_near_duplicate++;
             continue;
         }
-        uint32_t part = p->span_part[i];
         rk_chunk c = {.doc_id = d.id,
-                      .ordinal = d.nchunks,
+                      .ordinal = (uint32_t)i,
                       .ntokens = p->span_words[i],
                       .start = p->spans[i].start,
                       .end = p->spans[i].end,

@@ -193,31 +193,41 @@ static void print_chunk(const rk_chunk *c) {
     printf(")\n%s\n", c->text);
 }
 
+typedef struct show_ctx {
+    rk_kb_txn *t;
+    json_t *chunks; /* NULL: print as text */
+} show_ctx;
+
+static rk_status show_chunk(uint64_t id, void *vctx, rk_error *err) {
+    show_ctx *c = vctx;
+    rk_chunk ch;
+    rk_status s = rk_kb_chunk_get(c->t, id, &ch, err);
+    if (s) return s;
+    if (c->chunks)
+        json_array_append_new(c->chunks, chunk_json(&ch));
+    else
+        print_chunk(&ch);
+    return RK_OK;
+}
+
 static rk_status show_doc(const rk_cli *cli, rk_kb_txn *t, uint64_t id, rk_error *err) {
     rk_doc d;
     rk_status s = rk_kb_doc_get(t, id, &d, err);
     if (s) return s;
     char hex[33];
     rk_hash128_hex(d.hash, hex);
-    json_t *chunks = cli->json ? json_array() : NULL;
+    show_ctx c = {t, cli->json ? json_array() : NULL};
     if (!cli->json)
-        printf("document %llu\nuri: %s\ntitle: %s\nbytes: %llu\nhash: %s\nchunks: %u\n",
-               (unsigned long long)id, d.uri, d.title, (unsigned long long)d.size, hex, d.nchunks);
-    for (uint64_t c = d.first_chunk; !s && c < d.first_chunk + d.nchunks; c++) {
-        rk_chunk ch;
-        if ((s = rk_kb_chunk_get(t, c, &ch, err))) break;
-        if (chunks)
-            json_array_append_new(chunks, chunk_json(&ch));
-        else
-            print_chunk(&ch);
-    }
+        printf("document %llu\nuri: %s\ntitle: %s\nbytes: %llu\nhash: %s\n", (unsigned long long)id, d.uri,
+               d.title, (unsigned long long)d.size, hex);
+    s = rk_kb_doc_chunks(t, id, show_chunk, &c, err);
     if (!s && cli->json) {
         json_t *j = json_pack("{sIsssssIsssO}", "id", (json_int_t)id, "uri", d.uri, "title", d.title, "bytes",
-                              (json_int_t)d.size, "hash", hex, "chunks", chunks);
+                              (json_int_t)d.size, "hash", hex, "chunks", c.chunks);
         rk_json_print_line(stdout, j);
         json_decref(j);
     }
-    json_decref(chunks);
+    json_decref(c.chunks);
     return s;
 }
 

@@ -97,10 +97,18 @@ rk_status rk_kb_doc_put(rk_kb_txn *txn, rk_doc *doc, rk_error *err);
  * RK_ENOTFOUND when there is no such document. */
 rk_status rk_kb_doc_get(rk_kb_txn *txn, uint64_t id, rk_doc *out, rk_error *err);
 rk_status rk_kb_doc_find(rk_kb_txn *txn, const char *uri, uint64_t *id, rk_error *err);
-/* Removes the document, its uri entry, its chunks, their hash entries and
- * vectors, and records each removed chunk id in `removed` (with the
- * generation of the removal) so that indexes can drop those ids. */
+/* Removes the document and its uri entry. Each chunk it owns is handed to
+ * another document that holds the same text (see rk_kb_chunk_ref_add),
+ * keeping its id and vector; a chunk no other document holds is removed with
+ * its hash entry and vector, and its id recorded in `removed` (with the
+ * generation of the removal) so that indexes can drop it. */
 rk_status rk_kb_doc_delete(rk_kb_txn *txn, uint64_t id, rk_error *err);
+/* The ids of the chunks document id owns: those it was created with
+ * (first_chunk, nchunks), then those handed to it when their first owner was
+ * deleted. */
+rk_status rk_kb_doc_chunks(rk_kb_txn *txn, uint64_t id,
+                           rk_status (*fn)(uint64_t chunk_id, void *ctx, rk_error *err), void *ctx,
+                           rk_error *err);
 /* Every document in id order; *doc is valid during the call only. */
 rk_status rk_kb_doc_foreach(rk_kb_txn *txn, rk_status (*fn)(const rk_doc *doc, void *ctx, rk_error *err),
                             void *ctx, rk_error *err);
@@ -127,6 +135,11 @@ rk_status rk_kb_chunk_add(rk_kb_txn *txn, rk_chunk *c, rk_error *err);
 rk_status rk_kb_chunk_get(rk_kb_txn *txn, uint64_t id, rk_chunk *out, rk_error *err);
 /* The chunk whose text has this hash; RK_ENOTFOUND when none. */
 rk_status rk_kb_chunk_find(rk_kb_txn *txn, rk_hash128 h, uint64_t *id, rk_error *err);
+/* Records that document ref->doc_id holds the text of chunk ref->id, which
+ * another document owns (an exact duplicate stored once), at ref->ordinal,
+ * start, end, page and section: when the owner is deleted, the chunk is
+ * handed to this document with those. */
+rk_status rk_kb_chunk_ref_add(rk_kb_txn *txn, const rk_chunk *ref, rk_error *err);
 rk_status rk_kb_chunk_foreach(rk_kb_txn *txn, rk_status (*fn)(const rk_chunk *c, void *ctx, rk_error *err),
                               void *ctx, rk_error *err);
 

@@ -488,3 +488,33 @@ Test(ingest, pdf_pages_are_kept_on_chunks) {
     free(path);
 }
 #endif
+
+/* A paragraph two files share is stored once; changing the file that owns
+ * it leaves it with the other file. */
+Test(ingest, a_shared_chunk_survives_a_change_of_its_owner) {
+    char *one = write_text(dir, "one.txt", "Shared disclaimer paragraph.\n\nOnly in one.\n");
+    char *two = write_text(dir, "two.txt", "Only in two.\n\nShared disclaimer paragraph.\n");
+    const char *paths[] = {one, two};
+    rk_ingest_opts o = {.chunk = {.size = 30, .overlap = 0}};
+    rk_ingest_report r = ingest_with(paths, 2, o, RK_OK);
+    cr_assert_eq(r.chunks_duplicate, 1);
+    free(write_text(dir, "one.txt", "Only in one, now rewritten.\n"));
+    r = ingest_with(paths, 2, o, RK_OK);
+    cr_assert_eq(r.docs_changed, 1);
+    rk_kb *kb;
+    rk_error e = {0};
+    rk_kb_txn *t = read_kb(&kb);
+    uint64_t cid, two_id;
+    rk_chunk c;
+    const char *shared = "Shared disclaimer paragraph.";
+    cr_assert_eq(rk_kb_chunk_find(t, rk_kb_chunk_hash(shared, strlen(shared)), &cid, &e), RK_OK,
+                 "the shared paragraph is still in the KB");
+    cr_assert_eq(rk_kb_chunk_get(t, cid, &c, &e), RK_OK);
+    cr_assert_eq(rk_kb_doc_find(t, two, &two_id, &e), RK_OK);
+    cr_assert_eq(c.doc_id, two_id, "now two.txt's");
+    cr_assert_eq(c.ordinal, 1);
+    cr_assert_eq(c.start, strlen("Only in two.\n\n"));
+    read_done(kb, t);
+    free(one);
+    free(two);
+}

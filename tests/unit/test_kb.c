@@ -378,3 +378,108 @@ Test(kb, meta_round_trip_and_prefix_walk) {
     rk_kb_close(kb);
     free(p);
 }
+
+typedef struct ref_in {
+    uint64_t chunk, doc;
+} ref_in;
+
+static rk_status add_ref(rk_kb_txn *t, void *ctx, rk_error *err) {
+    const ref_in *r = ctx;
+    rk_chunk ref = {.id = r->chunk,
+                    .doc_id = r->doc,
+                    .ordinal = 3,
+                    .start = 40,
+                    .end = 45,
+                    .page = 2,
+                    .section = "B > Shared"};
+    return rk_kb_chunk_ref_add(t, &ref, err);
+}
+
+static rk_status collect_id(uint64_t id, void *ctx, rk_error *err) {
+    (void)err;
+    uint64_t *ids = ctx;
+    ids[++ids[0]] = id;
+    return RK_OK;
+}
+
+static rk_status note_removed(uint64_t id, uint64_t gen, void *ctx, rk_error *err) {
+    (void)gen, (void)err;
+    uint64_t *ids = ctx;
+    ids[++ids[0]] = id;
+    return RK_OK;
+}
+
+/* A chunk stored once for two documents outlives its owner: it is handed to
+ * the other one, with that one's place, and removed only with the last. */
+Test(kb, a_shared_chunk_is_handed_over_when_its_owner_goes) {
+    char *p = kb_path();
+    rk_kb *kb = open_kb(p, RK_KB_CREATE, 0);
+    doc_in a = {.uri = "a", .texts = {"shared text", "only in a"}}, b = {.uri = "b", .texts = {"only in b"}};
+    write_doc(kb, &a);
+    write_doc(kb, &b);
+    rk_error e = {0};
+    ref_in r = {a.chunk_ids[0], b.doc_id};
+    cr_assert_eq(rk_kb_write(kb, add_ref, &r, &e), RK_OK, "%s", e.msg);
+    cr_assert_eq(rk_kb_write(kb, del, &a.doc_id, &e), RK_OK, "%s", e.msg);
+
+    rk_kb_txn *t;
+    cr_assert_eq(rk_kb_read_begin(kb, &t, &e), RK_OK);
+    rk_chunk c;
+    cr_assert_eq(rk_kb_chunk_get(t, a.chunk_ids[0], &c, &e), RK_OK, "the shared chunk keeps its id");
+    cr_assert_str_eq(c.text, "shared text");
+    cr_assert_eq(c.doc_id, b.doc_id);
+    cr_assert_eq(c.ordinal, 3);
+    cr_assert_eq(c.start, 40);
+    cr_assert_eq(c.end, 45);
+    cr_assert_eq(c.page, 2);
+    cr_assert_str_eq(c.section, "B > Shared");
+    float v[3];
+    cr_assert_eq(rk_kb_vector_get(t, a.chunk_ids[0], v, 3, &e), RK_OK, "and its vector");
+    cr_assert_eq(rk_kb_chunk_get(t, a.chunk_ids[1], &c, &e), RK_ENOTFOUND);
+    uint64_t ids[8] = {0};
+    cr_assert_eq(rk_kb_doc_chunks(t, b.doc_id, collect_id, ids, &e), RK_OK);
+    cr_assert_eq(ids[0], 2);
+    cr_assert_eq(ids[1], b.chunk_ids[0]);
+    cr_assert_eq(ids[2], a.chunk_ids[0], "b now owns the handed chunk");
+    uint64_t removed[8] = {0};
+    cr_assert_eq(rk_kb_removed_foreach(t, note_removed, removed, &e), RK_OK);
+    cr_assert_eq(removed[0], 1);
+    cr_assert_eq(removed[1], a.chunk_ids[1], "only the chunk nobody else holds is removed");
+    rk_kb_read_end(t);
+
+    cr_assert_eq(rk_kb_write(kb, del, &b.doc_id, &e), RK_OK, "%s", e.msg);
+    cr_assert_eq(rk_kb_read_begin(kb, &t, &e), RK_OK);
+    uint64_t id;
+    cr_assert_eq(rk_kb_chunk_get(t, a.chunk_ids[0], &c, &e), RK_ENOTFOUND, "gone with its last holder");
+    cr_assert_eq(rk_kb_chunk_find(t, rk_kb_chunk_hash("shared text", 11), &id, &e), RK_ENOTFOUND);
+    rk_kb_stats st;
+    cr_assert_eq(rk_kb_stats_get(t, &st, &e), RK_OK);
+    cr_assert_eq(st.chunks, 0);
+    cr_assert_eq(st.removed, 3);
+    rk_kb_read_end(t);
+    rk_kb_close(kb);
+    free(p);
+}
+
+/* A document that only holds a shared chunk lets go of it when deleted: the
+ * owner's later deletion then removes the chunk. */
+Test(kb, a_holder_deleted_first_leaves_the_owner_alone) {
+    char *p = kb_path();
+    rk_kb *kb = open_kb(p, RK_KB_CREATE, 0);
+    doc_in a = {.uri = "a", .texts = {"shared text"}}, b = {.uri = "b", .texts = {"only in b"}};
+    write_doc(kb, &a);
+    write_doc(kb, &b);
+    rk_error e = {0};
+    ref_in r = {a.chunk_ids[0], b.doc_id};
+    cr_assert_eq(rk_kb_write(kb, add_ref, &r, &e), RK_OK, "%s", e.msg);
+    cr_assert_eq(rk_kb_write(kb, del, &b.doc_id, &e), RK_OK, "%s", e.msg);
+    cr_assert_eq(rk_kb_write(kb, del, &a.doc_id, &e), RK_OK, "%s", e.msg);
+    rk_kb_txn *t;
+    rk_chunk c;
+    cr_assert_eq(rk_kb_read_begin(kb, &t, &e), RK_OK);
+    cr_assert_eq(rk_kb_chunk_get(t, a.chunk_ids[0], &c, &e), RK_ENOTFOUND,
+                 "not handed to a deleted document");
+    rk_kb_read_end(t);
+    rk_kb_close(kb);
+    free(p);
+}
