@@ -110,6 +110,17 @@ static int grapheme_break(int32_t prev, int32_t cp, int32_t *state) {
 static void mark_graphemes(ctx *c) {
     int32_t prev = -1, state = 0;
     for (size_t i = 0, len; i < c->n; i += len) {
+        /* Runs of ASCII after ASCII (most text) without a call: a boundary
+         * before each, CR LF aside (normalized text has no CR). */
+        if (prev >= 0 && prev < 0x80) {
+            const uint8_t *t = (const uint8_t *)c->t;
+            while (i < c->n && t[i] < 0x80 && !(prev == '\r' && t[i] == '\n')) {
+                c->f[i] |= F_GB;
+                prev = t[i++];
+            }
+            state = 0;
+            if (i >= c->n) break;
+        }
         int32_t cp = cp_at(c->t, c->n, i, &len);
         if (grapheme_break(prev, cp, &state)) c->f[i] |= F_GB;
         prev = cp;

@@ -38,15 +38,22 @@ static void paragraph_break(buf *b) {
 }
 
 /* Appends text with whitespace runs collapsed to one space. */
+static int is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; }
+
 static void put_text(buf *b, const char *s) {
-    for (; *s; s++) {
-        if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == '\f') {
+    while (*s) {
+        if (is_space(*s)) {
             b->pending_space = 1;
+            s++;
             continue;
         }
         if (b->pending_space && b->n && b->p[b->n - 1] != '\n') put(b, " ", 1);
         b->pending_space = 0;
-        put(b, s, 1);
+        const char *e = s; /* a run of text goes in one piece */
+        while (*e && !is_space(*e))
+            e++;
+        put(b, s, (size_t)(e - s));
+        s = e;
     }
 }
 
