@@ -118,7 +118,8 @@ static rk_status check_dir(const char *path, rk_kb_mode mode, rk_error *err) {
     if (stat(path, &st) != 0) {
         if (errno != ENOENT) return rk_fail(err, RK_EIO, "%s: %s", path, strerror(errno));
         if (mode != RK_KB_CREATE) return rk_fail(err, RK_ENOTFOUND, "%s: no such KB directory", path);
-        if (mkdir(path, 0777) != 0)
+        /* EEXIST: another process (a shard) created it first, and LMDB's lock serializes the rest. */
+        if (mkdir(path, 0777) != 0 && errno != EEXIST)
             return rk_fail(err, RK_EIO, "%s: cannot create: %s", path, strerror(errno));
         return RK_OK;
     }
@@ -131,8 +132,9 @@ static rk_status check_dir(const char *path, rk_kb_mode mode, rk_error *err) {
     if (!d) return rk_fail(err, RK_EIO, "%s: %s", path, strerror(errno));
     struct dirent *e;
     int empty = 1;
+    /* LMDB's own lock file alone means another process is creating the KB now. */
     while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) empty = 0;
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && strcmp(e->d_name, "lock.mdb")) empty = 0;
     closedir(d);
     if (!empty)
         return rk_fail(err, RK_ENOTKB, "%s: not a raftkit KB and not empty; refusing to create a KB in it",
