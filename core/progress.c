@@ -49,6 +49,10 @@ static void draw(rk_progress *p, double t) {
     p->last_draw = t;
 }
 
+void rk_progress_total(rk_progress *p, uint64_t total) {
+    if (p) p->total = total;
+}
+
 void rk_progress_set(rk_progress *p, uint64_t done) {
     if (!p) return;
     p->done = done;

@@ -172,7 +172,7 @@ static char *first_line_title(const char *t, size_t n) {
     return e && rk_utf8_length(t, e) <= 100 ? strndup(t, e) : NULL;
 }
 
-/* Appends normalized text t[0..n) as part `part` of p, with its chunks. */
+/* Appends normalized text t[0..n) to p as its next part, with its chunks. */
 static rk_status append_part(const run *r, prepared *p, const char *t, size_t n, rk_error *err) {
     rk_span *sp = NULL;
     size_t ns = 0;

@@ -99,7 +99,7 @@ static void on_notice(rk_notice_level level, const char *msg, void *ctx) {
 }
 
 static void on_progress(uint64_t done, uint64_t total, void *ctx) {
-    (void)total;
+    rk_progress_total(ctx, total); /* known once the inputs are expanded */
     rk_progress_set(ctx, done);
 }
 

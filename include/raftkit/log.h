@@ -37,6 +37,8 @@ typedef struct rk_progress rk_progress;
  * Returns NULL when out of memory; every function accepts NULL. */
 rk_progress *rk_progress_new(const char *label, const char *unit, uint64_t total);
 void rk_progress_set(rk_progress *p, uint64_t done);
+/* Sets the total once it is known (0: unknown, no bar or ETA). */
+void rk_progress_total(rk_progress *p, uint64_t total);
 /* Clears the bar's line and frees it. */
 void rk_progress_done(rk_progress *p);
 
