@@ -5,6 +5,8 @@
 #include <string.h>
 #include <utf8proc.h>
 
+#include "raftkit/buf.h"
+
 /* Appends code point c as UTF-8; buf has room (4 bytes per input byte at most). */
 static size_t put_cp(uint8_t *buf, size_t at, int32_t c) {
     return at + (size_t)utf8proc_encode_char(c, buf + at);
@@ -96,38 +98,23 @@ static size_t clean_text(const uint8_t *p, size_t n, uint8_t *buf, rk_text_repor
     return o;
 }
 
-typedef struct growbuf {
-    uint8_t *p;
-    size_t n, cap;
-} growbuf;
-
-static int append(growbuf *b, const uint8_t *s, size_t n) {
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = 2 * (b->n + n + 1);
-        uint8_t *np = realloc(b->p, cap);
-        if (!np) return -1;
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    return 0;
-}
-
 /* Puts clean valid UTF-8 t[0..n) into the normalization form. ASCII is in
  * every form already and never composes with what precedes it, so only the
  * runs of non-ASCII code points go through utf8proc, each with the ASCII
  * character before it (a base that a combining mark may compose with). */
-static rk_status compose(const uint8_t *t, size_t n, rk_norm_form form, growbuf *out, rk_error *err) {
+static rk_status compose(const uint8_t *t, size_t n, rk_norm_form form, rk_buf *out, rk_error *err) {
     int opts = UTF8PROC_STABLE | UTF8PROC_COMPOSE | (form == RK_NORM_NFKC ? UTF8PROC_COMPAT : 0);
     size_t i = 0;
     while (i < n) {
         size_t a = i;
         while (i < n && t[i] < 0x80)
             i++;
-        if (i == n) return append(out, t + a, i - a) ? rk_fail(err, RK_ENOMEM, "out of memory") : RK_OK;
+        if (i == n) {
+            rk_buf_put(out, t + a, i - a);
+            break;
+        }
         size_t run = i > a ? i - 1 : i; /* the ASCII base goes with the run */
-        if (append(out, t + a, run - a)) return rk_fail(err, RK_ENOMEM, "out of memory");
+        rk_buf_put(out, t + a, run - a);
         while (i < n && t[i] >= 0x80)
             i++;
         utf8proc_uint8_t *m = NULL;
@@ -135,11 +122,10 @@ static rk_status compose(const uint8_t *t, size_t n, rk_norm_form form, growbuf 
             utf8proc_map(t + run, (utf8proc_ssize_t)(i - run), &m, (utf8proc_option_t)opts);
         if (len < 0) /* the input is valid by construction, so only memory can fail */
             return rk_fail(err, RK_ENOMEM, "normalizing text: %s", utf8proc_errmsg(len));
-        int bad = append(out, m, (size_t)len);
+        rk_buf_put(out, m, (size_t)len);
         free(m);
-        if (bad) return rk_fail(err, RK_ENOMEM, "out of memory");
     }
-    return RK_OK;
+    return out->oom ? rk_fail(err, RK_ENOMEM, "out of memory normalizing %zu bytes", n) : RK_OK;
 }
 
 rk_status rk_text_normalize(const char *in, size_t n, rk_norm_form form, char **out, size_t *out_n,
@@ -149,16 +135,16 @@ rk_status rk_text_normalize(const char *in, size_t n, rk_norm_form form, char **
     uint8_t *clean = malloc(3 * n + 1);
     if (!clean) return rk_fail(err, RK_ENOMEM, "out of memory normalizing %zu bytes", n);
     size_t o = clean_text((const uint8_t *)in, n, clean, &r);
-    growbuf b = {0};
-    rk_status s = append(&b, (const uint8_t *)"", 0) ? rk_fail(err, RK_ENOMEM, "out of memory")
-                                                     : compose(clean, o, form, &b, err);
+    rk_buf b = {0};
+    rk_status s = compose(clean, o, form, &b, err);
     free(clean);
+    if (!s && !b.p && !(b.p = calloc(1, 1))) s = rk_fail(err, RK_ENOMEM, "out of memory");
     if (s) {
         free(b.p);
         return s;
     }
-    *out_n = collapse_space(b.p, b.n);
-    *out = (char *)b.p;
+    *out_n = collapse_space((uint8_t *)b.p, b.n);
+    *out = b.p;
     if (rep) *rep = r;
     return RK_OK;
 }

@@ -6,53 +6,46 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct buf {
-    char *p;
-    size_t n, cap;
-    int oom;
-    int pending_space; /* whitespace seen since the last character written */
-} buf;
+#include "raftkit/buf.h"
 
-static void put(buf *b, const char *s, size_t n) {
-    if (b->oom) return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = 2 * (b->n + n + 1);
-        char *np = realloc(b->p, cap);
-        if (!np) {
-            b->oom = 1;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = 0;
-}
+/* Where the text goes: with parts set, headings close the part being written
+ * and open one titled by the heading path; without, text just accumulates. */
+typedef struct sink {
+    rk_buf b;
+    int pending_space; /* whitespace seen since the last character written */
+    rk_parts *parts;
+    char *path[6]; /* the text of the enclosing heading of each level */
+    rk_buf title;  /* the path joined */
+    char *h1;      /* the first level-1 heading read */
+    rk_status st;
+    rk_error *err;
+} sink;
 
 /* Ends the current paragraph: a blank line, unless one is already there. */
-static void paragraph_break(buf *b) {
-    b->pending_space = 0;
+static void paragraph_break(sink *k) {
+    rk_buf *b = &k->b;
+    k->pending_space = 0;
     if (b->n == 0 || (b->n >= 2 && b->p[b->n - 1] == '\n' && b->p[b->n - 2] == '\n')) return;
-    put(b, b->p[b->n - 1] == '\n' ? "\n" : "\n\n", b->p[b->n - 1] == '\n' ? 1 : 2);
+    rk_buf_put(b, b->p[b->n - 1] == '\n' ? "\n" : "\n\n", b->p[b->n - 1] == '\n' ? 1 : 2);
 }
 
 /* Appends text with whitespace runs collapsed to one space. */
 static int is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; }
 
-static void put_text(buf *b, const char *s) {
+static void put_text(sink *k, const char *s) {
+    rk_buf *b = &k->b;
     while (*s) {
         if (is_space(*s)) {
-            b->pending_space = 1;
+            k->pending_space = 1;
             s++;
             continue;
         }
-        if (b->pending_space && b->n && b->p[b->n - 1] != '\n') put(b, " ", 1);
-        b->pending_space = 0;
+        if (k->pending_space && b->n && b->p[b->n - 1] != '\n') rk_buf_put(b, " ", 1);
+        k->pending_space = 0;
         const char *e = s; /* a run of text goes in one piece */
         while (*e && !is_space(*e))
             e++;
-        put(b, s, (size_t)(e - s));
+        rk_buf_put(b, s, (size_t)(e - s));
         s = e;
     }
 }
@@ -70,18 +63,6 @@ static const char *const BLOCKS[] = {
     "h2",         "h3",  "h4",      "h5",      "h6",      "li",      "ul",         "ol",
     "dl",         "dt",  "dd",      "tr",      "table",   "pre",     "blockquote", "figure",
     "figcaption", "hr",  "br",      "address", "details", "summary", "body",       NULL};
-
-/* Where the text goes: with parts set, headings close the part being written
- * and open one titled by the heading path; without, text just accumulates. */
-typedef struct sink {
-    buf b;
-    rk_parts *parts;
-    char *path[6]; /* the text of the enclosing heading of each level */
-    buf title;     /* the path joined */
-    char *h1;      /* the first level-1 heading read */
-    rk_status st;
-    rk_error *err;
-} sink;
 
 static void walk(const xmlNode *n, sink *k);
 
@@ -122,7 +103,7 @@ static void start_part(const xmlNode *n, int level, sink *k) {
     if (k->b.n && !k->st)
         k->st = rk_parts_add(k->parts, k->title.n ? k->title.p : "", 0, k->b.p, k->b.n, k->err);
     k->b.n = 0;
-    k->b.pending_space = 0;
+    k->pending_space = 0;
     for (int i = level - 1; i < 6; i++) {
         free(k->path[i]);
         k->path[i] = NULL;
@@ -133,17 +114,17 @@ static void start_part(const xmlNode *n, int level, sink *k) {
     k->title.n = 0;
     for (int i = 0; i < 6; i++) {
         if (!k->path[i] || !*k->path[i]) continue;
-        if (k->title.n) put(&k->title, " > ", 3);
-        put(&k->title, k->path[i], strlen(k->path[i]));
+        if (k->title.n) rk_buf_put(&k->title, " > ", 3);
+        rk_buf_put(&k->title, k->path[i], strlen(k->path[i]));
     }
-    put_text(&k->b, t);
-    paragraph_break(&k->b);
+    put_text(k, t);
+    paragraph_break(k);
 }
 
 static void walk(const xmlNode *n, sink *k) {
     for (; n; n = n->next) {
         if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) {
-            if (n->content) put_text(&k->b, (const char *)n->content);
+            if (n->content) put_text(k, (const char *)n->content);
         } else if (n->type == XML_ELEMENT_NODE && !is_named(n, SKIPPED)) {
             int level = k->parts ? heading_level(n) : 0;
             if (level) {
@@ -152,12 +133,12 @@ static void walk(const xmlNode *n, sink *k) {
             }
             int block = is_named(n, BLOCKS);
             if (block)
-                paragraph_break(&k->b);
+                paragraph_break(k);
             else if (!xmlStrcasecmp(n->name, (const xmlChar *)"td") ||
                      !xmlStrcasecmp(n->name, (const xmlChar *)"th"))
-                k->b.pending_space = 1; /* cells of a row stay on one line, apart */
+                k->pending_space = 1; /* cells of a row stay on one line, apart */
             walk(n->children, k);
-            if (block) paragraph_break(&k->b);
+            if (block) paragraph_break(k);
         }
     }
 }

@@ -19,33 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "raftkit/buf.h"
+
 #define NONE SIZE_MAX
 enum { LABEL_MAX = 999, CLASSES = 18 };
 
-typedef struct mbuf {
-    char *p;
-    size_t n, cap;
-    int oom;
-} mbuf;
-
-static void put(mbuf *b, const char *s, size_t n) {
-    if (b->oom || n == 0) return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = 2 * (b->n + n + 1);
-        char *np = realloc(b->p, cap);
-        if (!np) {
-            b->oom = 1;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = 0;
-}
-
-static void putc1(mbuf *b, char c) { put(b, &c, 1); }
+static void putc1(rk_buf *b, char c) { rk_buf_put(b, &c, 1); }
 
 /* v with room for need elements of size bytes; v itself (and *oom set) when
  * that fails. */
@@ -133,7 +112,7 @@ static void defs_free(defs *d) {
     free(d->v);
 }
 
-static void put_utf8(mbuf *b, uint32_t cp) {
+static void put_utf8(rk_buf *b, uint32_t cp) {
     if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) cp = 0xFFFD;
     char u[4];
     size_t k;
@@ -156,7 +135,7 @@ static void put_utf8(mbuf *b, uint32_t cp) {
         u[3] = (char)(0x80 | (cp & 0x3F));
         k = 4;
     }
-    put(b, u, k);
+    rk_buf_put(b, u, k);
 }
 
 /* ---- inline ---------------------------------------------------------- */
@@ -184,7 +163,7 @@ typedef struct inl {
     size_t m;
     size_t *match; /* at a "[": its "]"; at a backtick run: the next run as long; else NONE */
     const defs *defs;
-    mbuf out;
+    rk_buf out;
     delim *runs;
     size_t nruns, cruns;
     size_t *stack; /* runs that may still open */
@@ -308,7 +287,7 @@ static size_t delim_run(inl *x, size_t i, size_t lim) {
     while (j < lim && s[j] == ch)
         j++;
     size_t len = j - i;
-    put(&x->out, s + i, len);
+    rk_buf_put(&x->out, s + i, len);
     if (ch == '~' && len != 2) return j; /* only ~~ strikes through */
     int before = i ? (unsigned char)s[i - 1] : ' ', after = j < x->m ? (unsigned char)s[j] : ' ';
     int lf = !is_ws(after) && (!is_punct(after) || is_ws(before) || is_punct(before));
@@ -333,7 +312,7 @@ static size_t code_span(inl *x, size_t i, size_t lim) {
     const char *s = x->s;
     size_t k = run_len(s, x->m, i), c = (i == 0 || s[i - 1] != '`') ? x->match[i] : NONE;
     if (c == NONE || c + k > lim) {
-        put(&x->out, s + i, k);
+        rk_buf_put(&x->out, s + i, k);
         return i + k;
     }
     size_t a = i + k, b = c;
@@ -493,7 +472,7 @@ static size_t html_tag(inl *x, size_t i, size_t lim, int *br) {
 static size_t angle(inl *x, size_t i, size_t lim) {
     size_t e = autolink(x->s, i, lim);
     if (e) {
-        put(&x->out, x->s + i + 1, e - i - 1);
+        rk_buf_put(&x->out, x->s + i + 1, e - i - 1);
         return e + 1;
     }
     int br;
@@ -559,7 +538,7 @@ static void scan(inl *x) {
         while (j < lim && !SPECIAL[(unsigned char)s[j]])
             j++;
         if (j > i) {
-            put(&x->out, s + i, j - i);
+            rk_buf_put(&x->out, s + i, j - i);
             i = j;
             continue;
         }
@@ -579,7 +558,7 @@ static void scan(inl *x) {
         case '~': i = delim_run(x, i, lim); break;
         case '!':
             if (i + 1 < lim && s[i + 1] == '[') {
-                if (!try_link(x, i + 1, lim)) put(&x->out, "![", 2);
+                if (!try_link(x, i + 1, lim)) rk_buf_put(&x->out, "![", 2);
                 i += 2;
             } else {
                 putc1(&x->out, '!');
@@ -613,7 +592,7 @@ static void compact(inl *x) {
 }
 
 /* Appends the text of the inline Markdown s[0..m) to dst. */
-static void inline_text(const char *s, size_t m, const defs *defs, mbuf *dst) {
+static void inline_text(const char *s, size_t m, const defs *defs, rk_buf *dst) {
     if (!m) return;
     inl x = {.s = s, .m = m, .defs = defs};
     x.match = malloc(m * sizeof *x.match);
@@ -630,7 +609,7 @@ static void inline_text(const char *s, size_t m, const defs *defs, mbuf *dst) {
     if (x.oom || x.out.oom)
         dst->oom = 1;
     else
-        put(dst, x.out.p, x.out.n);
+        rk_buf_put(dst, x.out.p, x.out.n);
     free(x.out.p);
     free(x.match);
     free(x.runs);
@@ -649,14 +628,14 @@ typedef struct md {
     const defs *defs;
     rk_parts *out;
     int oom;
-    mbuf part, title; /* the current part and its heading path */
+    rk_buf part, title; /* the current part and its heading path */
     char *path[6];
     char *h1, *h_any; /* the first level-1 heading and the first heading */
     int brk;          /* what separates the next line written from the last */
-    mbuf pend;        /* the paragraph or list item being read, raw lines */
+    rk_buf pend;      /* the paragraph or list item being read, raw lines */
     size_t pend_last; /* where its last line starts */
     int pend_kind, para_open, item_start;
-    mbuf code;
+    rk_buf code;
     int code_kind;
     char fence_ch;
     size_t fence_len, fence_ind, fence_base, icode_blank;
@@ -706,8 +685,8 @@ static void emit_lines(md *d, const char *t, size_t n) {
             if (!first)
                 putc1(&d->part, '\n');
             else if (d->part.n)
-                put(&d->part, "\n\n", d->brk == BRK_PARA ? 2 : 1);
-            put(&d->part, t + a, b - a);
+                rk_buf_put(&d->part, "\n\n", d->brk == BRK_PARA ? 2 : 1);
+            rk_buf_put(&d->part, t + a, b - a);
             first = 0;
         }
         i = end + 1;
@@ -717,7 +696,7 @@ static void emit_lines(md *d, const char *t, size_t n) {
 
 static void flush_pend(md *d) {
     if (d->pend.n && !d->collect) {
-        mbuf t = {0};
+        rk_buf t = {0};
         inline_text(d->pend.p, d->pend.n, d->defs, &t);
         d->oom |= t.oom;
         emit_lines(d, t.p, t.n);
@@ -740,11 +719,11 @@ static void flush_code(md *d) {
     while (b > a && blank(c + b - 1, 1))
         b--;
     if (b > a && !d->collect) {
-        if (d->part.n) put(&d->part, "\n\n", 2);
+        if (d->part.n) rk_buf_put(&d->part, "\n\n", 2);
         /* the last line keeps its trailing spaces: they are code */
         while (b < d->code.n && c[b] != '\n')
             b++;
-        put(&d->part, c + a, b - a);
+        rk_buf_put(&d->part, c + a, b - a);
     }
     d->code.n = 0;
     d->code_kind = C_NONE;
@@ -782,7 +761,7 @@ static size_t one_line(char *s, size_t n) {
 static void heading(md *d, int level, const char *t, size_t n) {
     flush_all(d);
     if (d->collect) return;
-    mbuf h = {0};
+    rk_buf h = {0};
     inline_text(t, n, d->defs, &h);
     h.n = h.p ? one_line(h.p, h.n) : 0;
     char *text = strndup(h.p ? h.p : "", h.n);
@@ -801,8 +780,8 @@ static void heading(md *d, int level, const char *t, size_t n) {
     d->title.n = 0;
     for (int k = 0; k < 6; k++) {
         if (!d->path[k] || !*d->path[k]) continue;
-        if (d->title.n) put(&d->title, " > ", 3);
-        put(&d->title, d->path[k], strlen(d->path[k]));
+        if (d->title.n) rk_buf_put(&d->title, " > ", 3);
+        rk_buf_put(&d->title, d->path[k], strlen(d->path[k]));
     }
     d->oom |= d->title.oom;
     if (*text && !d->h_any && !(d->h_any = strdup(text))) d->oom = 1;
@@ -938,11 +917,11 @@ static size_t delimiter_row(const char *b, size_t n) {
 /* A table row on one line: its cells' text, one space apart. */
 static void table_row(md *d, const char *b, size_t n) {
     if (d->collect) return;
-    mbuf row = {0};
+    rk_buf row = {0};
     size_t i = 0, cn, k = 0;
     const char *c;
     while (k++ < d->ncols && next_cell(b, n, &i, &c, &cn)) {
-        mbuf cell = {0}, t = {0};
+        rk_buf cell = {0}, t = {0};
         for (size_t j = 0; j < cn; j++) /* GFM: \| is a pipe even in a code span */
             if (!(c[j] == '\\' && j + 1 < cn && c[j + 1] == '|')) putc1(&cell, c[j]);
         inline_text(cell.p, cell.n, d->defs, &t);
@@ -950,7 +929,7 @@ static void table_row(md *d, const char *b, size_t n) {
         free(cell.p);
         size_t tn = t.p ? one_line(t.p, t.n) : 0;
         if (tn && row.n) putc1(&row, ' ');
-        put(&row, t.p, tn);
+        rk_buf_put(&row, t.p, tn);
         d->oom |= t.oom;
         free(t.p);
     }
@@ -966,8 +945,8 @@ static int table_start(md *d, const char *b, size_t n) {
     const char *h = d->pend.p + d->pend_last;
     size_t hn = d->pend.n - d->pend_last;
     if (!cols || count_cells(h, hn) != cols) return 0;
-    mbuf header = {0};
-    put(&header, h, hn);
+    rk_buf header = {0};
+    rk_buf_put(&header, h, hn);
     d->pend.n = d->pend_last ? d->pend_last - 1 : 0;
     flush_all(d);
     d->table = 1;
@@ -979,8 +958,8 @@ static int table_start(md *d, const char *b, size_t n) {
 }
 
 static void setext_heading(md *d, int level) {
-    mbuf t = d->pend; /* the whole paragraph is the heading */
-    d->pend = (mbuf){0};
+    rk_buf t = d->pend; /* the whole paragraph is the heading */
+    d->pend = (rk_buf){0};
     heading(d, level, t.p ? t.p : "", t.n);
     free(t.p);
 }
@@ -995,7 +974,7 @@ static void text(md *d, const char *b, size_t n) {
         putc1(&d->pend, '\n');
     }
     d->pend_last = d->pend.n;
-    put(&d->pend, b, n);
+    rk_buf_put(&d->pend, b, n);
     d->oom |= d->pend.oom;
     d->para_open = 1;
     d->item_start = 0;
@@ -1148,7 +1127,7 @@ static void icode_line(md *d, const char *r, size_t n, size_t cols) {
     for (; d->icode_blank; d->icode_blank--)
         putc1(&d->code, '\n');
     r = strip_cols(r, &n, cols);
-    put(&d->code, r, n);
+    rk_buf_put(&d->code, r, n);
     putc1(&d->code, '\n');
 }
 
@@ -1234,7 +1213,7 @@ static int fence_line(md *d, const char *r, size_t rn) {
         }
     }
     r = strip_cols(r, &rn, d->fence_ind);
-    put(&d->code, r, rn);
+    rk_buf_put(&d->code, r, rn);
     putc1(&d->code, '\n');
     return 1;
 }

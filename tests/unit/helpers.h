@@ -1,5 +1,6 @@
-/* helpers.h — temp directories and files for the unit tests. Each test makes
- * its own directory under $TMPDIR and removes it. */
+/* helpers.h — temp directories and files for the unit tests (each test makes
+ * its own directory under $TMPDIR and removes it), and the check of a
+ * reader's parts. */
 #ifndef RAFTKIT_TEST_HELPERS_H
 #define RAFTKIT_TEST_HELPERS_H
 
@@ -10,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "raftkit/reader.h"
 
 static inline char *tmpdir_new(void) {
     const char *base = getenv("TMPDIR");
@@ -45,6 +48,15 @@ static inline char *write_file(const char *dir, const char *name, const void *da
 
 static inline char *write_text(const char *dir, const char *name, const char *text) {
     return write_file(dir, name, text, strlen(text));
+}
+
+/* Part i of p has this title and text, and no page. */
+static inline void expect_part(const rk_parts *p, size_t i, const char *title, const char *text) {
+    cr_assert_lt(i, p->n, "part %zu of %zu", i, p->n);
+    cr_assert_str_eq(p->v[i].title, title, "title of part %zu", i);
+    cr_assert_str_eq(p->v[i].text, text, "text of part %zu", i);
+    cr_assert_eq(p->v[i].len, strlen(text));
+    cr_assert_eq(p->v[i].page, 0);
 }
 
 #endif

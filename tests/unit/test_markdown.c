@@ -1,7 +1,5 @@
 /* Unit tests for ingest/markdown.c: Markdown to parts of plain text. */
-#include <criterion/criterion.h>
-#include <stdlib.h>
-#include <string.h>
+#include "helpers.h"
 
 #include "raftkit/markdown.h"
 
@@ -10,14 +8,6 @@ static rk_parts parts_of(const char *md) {
     rk_error e = {0};
     cr_assert_eq(rk_markdown_parts(md, strlen(md), &p, &e), RK_OK, "%s", e.msg);
     return p;
-}
-
-static void expect_part(const rk_parts *p, size_t i, const char *title, const char *text) {
-    cr_assert_lt(i, p->n, "part %zu of %zu", i, p->n);
-    cr_assert_str_eq(p->v[i].title, title, "title of part %zu", i);
-    cr_assert_str_eq(p->v[i].text, text, "text of part %zu", i);
-    cr_assert_eq(p->v[i].len, strlen(text));
-    cr_assert_eq(p->v[i].page, 0);
 }
 
 /* The text of a document without headings: its one part. */
