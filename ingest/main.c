@@ -109,9 +109,15 @@ typedef struct list {
     size_t n;
 } list;
 
+static _Noreturn void out_of_memory(const rk_cli *cli) {
+    rk_error e;
+    rk_fail(&e, RK_ENOMEM, "out of memory");
+    rk_cli_fail(cli, &e);
+}
+
 static void list_push(const rk_cli *cli, list *l, const char *s) {
     const char **nv = realloc(l->v, (l->n + 2) * sizeof *nv);
-    if (!nv) rk_cli_usage(cli, "out of memory");
+    if (!nv) out_of_memory(cli);
     l->v = nv;
     l->v[l->n++] = s;
     l->v[l->n] = NULL;
@@ -143,7 +149,7 @@ static void read_url_list(const rk_cli *cli, const char *path, list *inputs) {
             rk_cli_fail(cli, &err);
         }
         char *url = strdup(s);
-        if (!url) rk_cli_usage(cli, "out of memory");
+        if (!url) out_of_memory(cli);
         list_push(cli, inputs, url); /* lives until exit */
     }
     free(line);

@@ -243,9 +243,6 @@ Test(ingest, html_pages_are_read_as_text) {
     free(page);
 }
 
-/* Every chunk as "section|page|text" lines, in chunk id order. */
-static void chunk_lines(char *out, size_t cap);
-
 static rk_status gather_line(const rk_chunk *c, void *ctx, rk_error *err) {
     (void)err;
     char **at = ctx;
@@ -253,8 +250,8 @@ static rk_status gather_line(const rk_chunk *c, void *ctx, rk_error *err) {
     return RK_OK;
 }
 
-static void chunk_lines(char *out, size_t cap) {
-    (void)cap;
+/* Every chunk as "section|page|text" lines, in chunk id order. */
+static void chunk_lines(char *out) {
     rk_kb *kb;
     rk_error e = {0};
     rk_kb_txn *t = read_kb(&kb);
@@ -273,7 +270,7 @@ Test(ingest, markdown_headings_become_chunk_sections) {
                    "## Use\n\n- one\n- two\n");
     const char *paths[] = {md};
     ingest(paths, 1, RK_OK);
-    chunk_lines(big, sizeof big);
+    chunk_lines(big);
     cr_assert_str_eq(big, "Guide|0|Guide\n\nIntro bold text.\n"
                           "Guide > Install|0|Install\n\nRun make, see docs.\n"
                           "Guide > Use|0|Use\n\none\ntwo\n");
@@ -483,7 +480,7 @@ Test(ingest, pdf_pages_are_kept_on_chunks) {
     const char *paths[] = {path};
     rk_ingest_report r = ingest(paths, 1, RK_OK);
     cr_assert_eq(r.docs_new, 1);
-    chunk_lines(big, sizeof big);
+    chunk_lines(big);
     cr_assert_str_eq(big, "|1|The harbour light is green.\n|2|The quay light is red.\n");
     free(path);
 }
