@@ -21,6 +21,20 @@ static int is_removed(int32_t c) {
  * the en/em spaces, the ideographic space, ...). */
 static int is_space_sep(int32_t c) { return c == ' ' || utf8proc_category(c) == UTF8PROC_CATEGORY_ZS; }
 
+/* Writes at t[o] what a collapsed run of whitespace becomes before the next
+ * character: a paragraph break, a line break, a space, or nothing at the
+ * start of the text. */
+static size_t put_break(uint8_t *t, size_t o, size_t newlines, int space) {
+    if (!o) return o;
+    if (newlines) {
+        t[o++] = '\n';
+        if (newlines > 1) t[o++] = '\n';
+    } else if (space) {
+        t[o++] = ' ';
+    }
+    return o;
+}
+
 /* Collapses whitespace in place and returns the new length: every run of
  * space separators becomes one ASCII space, spaces at the start and end of
  * lines go, runs of blank lines become one blank line (the paragraph break),
@@ -42,13 +56,7 @@ static size_t collapse_space(uint8_t *t, size_t n) {
         } else if (c == ' ' || (c >= 0x80 && is_space_sep(c))) {
             space = 1;
         } else {
-            if (o) {
-                if (newlines)
-                    for (size_t k = 0; k < (newlines > 1 ? 2 : 1); k++)
-                        t[o++] = '\n';
-                else if (space)
-                    t[o++] = ' ';
-            }
+            o = put_break(t, o, newlines, space);
             newlines = 0;
             space = 0;
             for (size_t k = 0; k < len; k++)
@@ -60,41 +68,71 @@ static size_t collapse_space(uint8_t *t, size_t n) {
     return o;
 }
 
-/* Cleans n bytes into buf (room for 3n): invalid sequences become U+FFFD,
- * line ends LF, tabs spaces, control and invisible characters go. Returns
- * the bytes written. */
-static size_t clean_text(const uint8_t *p, size_t n, uint8_t *buf, rk_text_report *r) {
-    size_t i = 0, o = 0;
+/* Whether the composed code point c (not ASCII, not removed, not a space) is
+ * unchanged by normalization whatever surrounds it: it is in the form
+ * (quick check Yes), has combining class 0 and never composes with what
+ * precedes it. Latin-1 to the spacing modifiers, the CJK ideographs and
+ * the Hangul syllables are, which covers most non-ASCII text; for NFKC a
+ * compatibility decomposition must be absent too. tests/unit/test_text.c
+ * checks these ranges against utf8proc itself. */
+static int form_stable(int32_t c, rk_norm_form form) {
+    int in_range = (c >= 0xA0 && c < 0x300) || (c >= 0x4E00 && c < 0xA000) || (c >= 0xAC00 && c < 0xD7A4);
+    return in_range && (form == RK_NORM_NFC || utf8proc_get_property(c)->decomp_type == 0);
+}
+
+/* Cleans and collapses n bytes into buf (room for 3n + 1) in one pass:
+ * invalid sequences become U+FFFD, line ends LF, tabs spaces, control and
+ * invisible characters go, whitespace is collapsed as collapse_space does.
+ * Returns the bytes written; *stable says whether every code point is
+ * form_stable, so the text is in the form already. */
+static size_t clean_text(const uint8_t *p, size_t n, rk_norm_form form, uint8_t *buf, int *stable,
+                         rk_text_report *r) {
+    size_t i = 0, o = 0, newlines = 0;
+    int space = 0;
+    *stable = 1;
     while (i < n) {
         int32_t c = p[i];
-        if (c < 0x80) { /* ASCII: most text, without a utf8proc call */
-            i++;
-            if (c == '\r') {
-                if (i < n && p[i] == '\n') i++;
-                c = '\n';
-            } else if (c == '\t') {
-                c = ' ';
+        if (c > 0x20 && c < 0x7f) { /* a run of printable ASCII: most text */
+            o = put_break(buf, o, newlines, space);
+            newlines = 0;
+            space = 0;
+            /* A single space between two such characters is copied as is. */
+            do
+                buf[o++] = p[i++];
+            while (i < n && ((p[i] > 0x20 && p[i] < 0x7f) ||
+                             (p[i] == ' ' && i + 1 < n && p[i + 1] > 0x20 && p[i + 1] < 0x7f)));
+            continue;
+        }
+        size_t len = 1;
+        if (c >= 0x80) {
+            int32_t u; /* apart from c, so that c can live in a register */
+            utf8proc_ssize_t l = utf8proc_iterate(p + i, (utf8proc_ssize_t)(n - i), &u);
+            if (l < 0) {
+                if (r->invalid++ == 0) r->first_invalid = i;
+                u = 0xFFFD;
+                l = 1;
             }
-            if (c >= 0x20 && c != 0x7f)
-                buf[o++] = (uint8_t)c;
-            else if (c == '\n')
-                buf[o++] = '\n';
-            continue;
+            c = u;
+            len = (size_t)l;
+        } else if (c == '\r' && i + 1 < n && p[i + 1] == '\n') {
+            len = 2;
         }
-        int32_t u; /* apart from c, so that c can live in a register */
-        utf8proc_ssize_t len = utf8proc_iterate(p + i, (utf8proc_ssize_t)(n - i), &u);
-        c = u;
-        if (len < 0) {
-            if (r->invalid++ == 0) r->first_invalid = i;
-            o = put_cp(buf, o, 0xFFFD);
-            i++;
-            continue;
+        i += len;
+        if (c == '\r' || c == 0x85 || c == 0x2028 || c == 0x2029) c = '\n';
+        if (c == '\n') {
+            newlines++;
+            space = 0;
+        } else if (c == ' ' || c == '\t' || (c >= 0x80 && is_space_sep(c))) {
+            space = 1;
+        } else if (!is_removed(c)) {
+            o = put_break(buf, o, newlines, space);
+            newlines = 0;
+            space = 0;
+            o = put_cp(buf, o, c);
+            *stable &= form_stable(c, form);
         }
-        i += (size_t)len;
-        if (c == 0x85 || c == 0x2028 || c == 0x2029) c = '\n';
-        if (c != '\n' && is_removed(c)) continue;
-        o = put_cp(buf, o, c);
     }
+    buf[o] = 0;
     return o;
 }
 
@@ -134,7 +172,14 @@ rk_status rk_text_normalize(const char *in, size_t n, rk_norm_form form, char **
     /* U+FFFD is 3 bytes and replaces at least one input byte. */
     uint8_t *clean = malloc(3 * n + 1);
     if (!clean) return rk_fail(err, RK_ENOMEM, "out of memory normalizing %zu bytes", n);
-    size_t o = clean_text((const uint8_t *)in, n, clean, &r);
+    int stable;
+    size_t o = clean_text((const uint8_t *)in, n, form, clean, &stable, &r);
+    if (rep) *rep = r;
+    if (stable) {
+        *out = (char *)clean;
+        *out_n = o;
+        return RK_OK;
+    }
     rk_buf b = {0};
     rk_status s = compose(clean, o, form, &b, err);
     free(clean);
@@ -143,9 +188,9 @@ rk_status rk_text_normalize(const char *in, size_t n, rk_norm_form form, char **
         free(b.p);
         return s;
     }
+    /* Composition can make spaces again: NFKC turns U+00A8 into a space and a mark. */
     *out_n = collapse_space((uint8_t *)b.p, b.n);
     *out = b.p;
-    if (rep) *rep = r;
     return RK_OK;
 }
 
@@ -165,9 +210,8 @@ static int is_word_cp(int32_t c) {
     }
 }
 
-static int ascii_word(uint8_t c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
+/* Branch-free, so that the loop of rk_text_count_words vectorizes. */
+static unsigned ascii_word(uint8_t c) { return ((uint8_t)(c - '0') < 10) | ((uint8_t)((c | 32) - 'a') < 26); }
 
 /* The code point at p[0..n) into *c and its length; an invalid byte is one
  * non-word unit. ASCII without a utf8proc call: it is most text. */
@@ -184,7 +228,7 @@ static size_t next_cp(const uint8_t *p, size_t n, int32_t *c) {
     return (size_t)l;
 }
 
-static int word_cp(int32_t c) { return c < 0x80 ? ascii_word((uint8_t)c) : is_word_cp(c); }
+static int word_cp(int32_t c) { return c < 0x80 ? (int)ascii_word((uint8_t)c) : is_word_cp(c); }
 
 size_t rk_text_next_word(const char *s, size_t n, size_t *pos, size_t *start, char *buf, size_t cap) {
     const uint8_t *p = (const uint8_t *)s;
@@ -231,14 +275,19 @@ size_t rk_text_count_words(const char *s, size_t n) {
     size_t count = 0;
     int in_word = 0;
     for (size_t i = 0; i < n;) {
-        int w;
-        if (p[i] < 0x80) { /* the common case, kept free of calls */
-            w = ascii_word(p[i++]);
-        } else {
-            int32_t c;
-            i += next_cp(p + i, n - i, &c);
-            w = word_cp(c);
+        if (p[i] < 0x80) { /* an ASCII run: a word starts where a word byte follows another byte */
+            size_t e = i + rk_ascii_prefix(s + i, n - i);
+            unsigned starts = ascii_word(p[i]) && !in_word;
+            for (size_t k = i + 1; k < e; k++)
+                starts += ascii_word(p[k]) & ~ascii_word(p[k - 1]);
+            count += starts;
+            in_word = ascii_word(p[e - 1]);
+            i = e;
+            continue;
         }
+        int32_t c;
+        i += next_cp(p + i, n - i, &c);
+        int w = word_cp(c);
         count += w && !in_word;
         in_word = w;
     }
@@ -250,7 +299,7 @@ size_t rk_utf8_check(const char *s, size_t n, size_t *first_invalid) {
     size_t count = 0;
     for (size_t i = 0; i < n;) {
         if (p[i] < 0x80) {
-            i++;
+            i += rk_ascii_prefix(s + i, n - i);
             continue;
         }
         int32_t c;
@@ -269,4 +318,15 @@ size_t rk_utf8_length(const char *s, size_t n) {
     for (size_t i = 0; i < n; i++)
         count += ((uint8_t)s[i] & 0xC0) != 0x80;
     return count;
+}
+
+size_t rk_ascii_prefix(const char *s, size_t n) {
+    size_t i = 0;
+    for (uint64_t w; i + 8 <= n; i += 8) { /* memcpy: s need not be aligned */
+        memcpy(&w, s + i, 8);
+        if (w & 0x8080808080808080ull) break;
+    }
+    while (i < n && (uint8_t)s[i] < 0x80)
+        i++;
+    return i;
 }

@@ -107,19 +107,22 @@ static int grapheme_break(int32_t prev, int32_t cp, int32_t *state) {
     return utf8proc_grapheme_break_stateful(prev, cp, state);
 }
 
+/* The first pass, so it may set flags with = (they are all clear). */
 static void mark_graphemes(ctx *c) {
+    const uint8_t *t = (const uint8_t *)c->t;
     int32_t prev = -1, state = 0;
     for (size_t i = 0, len; i < c->n; i += len) {
         /* Runs of ASCII after ASCII (most text) without a call: a boundary
-         * before each, CR LF aside (normalized text has no CR). */
+         * before each byte but an LF after a CR. */
         if (prev >= 0 && prev < 0x80) {
-            const uint8_t *t = (const uint8_t *)c->t;
-            while (i < c->n && t[i] < 0x80 && !(prev == '\r' && t[i] == '\n')) {
-                c->f[i] |= F_GB;
-                prev = t[i++];
-            }
+            size_t run = rk_ascii_prefix(c->t + i, c->n - i), end = i + run;
+            memset(c->f + i, F_GB, run);
+            for (const uint8_t *cr = memchr(t + i - 1, '\r', end - i + 1); cr && (size_t)(cr - t) + 1 < end;
+                 cr = memchr(cr + 1, '\r', end - (size_t)(cr - t) - 1))
+                if (cr[1] == '\n') c->f[cr - t + 1] = 0;
+            if (run) prev = t[end - 1];
             state = 0;
-            if (i >= c->n) break;
+            if ((i = end) >= c->n) break;
         }
         int32_t cp = cp_at(c->t, c->n, i, &len);
         if (grapheme_break(prev, cp, &state)) c->f[i] |= F_GB;
@@ -256,6 +259,10 @@ static size_t sentence_end(ctx *c, size_t i) {
     return q;
 }
 
+/* The ASCII bytes that may end a sentence or a paragraph; a space alone
+ * cannot, and a run of whitespace is looked at from its first newline. */
+static const uint8_t SENTENCE_BYTE[128] = {['\n'] = 1, ['.'] = 1, ['!'] = 1, ['?'] = 1};
+
 /* Sentence ends, and paragraph ends (blank lines) as sentence ends too. */
 static void mark_sentences(ctx *c) {
     size_t i = 0;
@@ -269,8 +276,10 @@ static void mark_sentences(ctx *c) {
             i = r;
         } else if (b == '.' || b == '!' || b == '?') {
             i = sentence_end(c, i);
-        } else if (b < 0x80) {
-            i++;
+        } else if (b < 0x80) { /* on to the next byte that may end something */
+            do
+                i++;
+            while (i < c->n && (uint8_t)c->t[i] < 0x80 && !SENTENCE_BYTE[(uint8_t)c->t[i]]);
         } else {
             size_t len;
             i = is_unicode_terminator(cp_at(c->t, c->n, i, &len)) ? sentence_end(c, i) : i + len;
@@ -284,9 +293,9 @@ static size_t raw_units(const ctx *c, size_t a, size_t b, size_t limit) {
     if (c->o->unit == RK_UNIT_WORDS) {
         for (size_t i = a; i < b && u <= limit; i++)
             u += (c->f[i] & F_WORD) != 0;
-    } else {
-        for (size_t i = a; i < b && u <= limit; i++)
-            u += !is_cont(c->t[i]);
+    } else { /* in blocks, which may count a block past limit */
+        for (size_t i = a; i < b && u <= limit; i += 256)
+            u += rk_utf8_length(c->t + i, b - i < 256 ? b - i : 256);
     }
     return u;
 }

@@ -188,10 +188,10 @@ static size_t run_len(const char *s, size_t m, size_t i) {
 static void pair_backticks(inl *x) {
     const char *s = x->s;
     size_t maxk = 0;
-    for (size_t i = 0; i < x->m;) {
-        size_t k = s[i] == '`' ? run_len(s, x->m, i) : 1;
-        if (s[i] == '`' && k > maxk) maxk = k;
-        i += k;
+    for (const char *b = memchr(s, '`', x->m); b; b = memchr(b, '`', x->m - (size_t)(b - s))) {
+        size_t k = run_len(s, x->m, (size_t)(b - s));
+        if (k > maxk) maxk = k;
+        if ((b += k) == s + x->m) break;
     }
     if (!maxk) return;
     size_t *last = malloc((maxk + 1) * sizeof *last);
@@ -216,12 +216,17 @@ static void pair_backticks(inl *x) {
     free(last);
 }
 
+static const unsigned char BRACKET_SPECIAL[256] = {['\\'] = 1, ['`'] = 1, ['['] = 1, [']'] = 1};
+
 /* Pairs brackets with a stack, skipping escapes and code spans the way the
  * main scan does. */
 static void pair_brackets(inl *x) {
     const char *s = x->s;
     size_t *st = NULL, n = 0, cap = 0;
     for (size_t i = 0; i < x->m && !x->oom;) {
+        while (i < x->m && !BRACKET_SPECIAL[(unsigned char)s[i]])
+            i++;
+        if (i == x->m) break;
         char c = s[i];
         if (c == '\\' && i + 1 < x->m && is_punct((unsigned char)s[i + 1])) {
             i += 2;
@@ -595,15 +600,19 @@ static void compact(inl *x) {
 static void inline_text(const char *s, size_t m, const defs *defs, rk_buf *dst) {
     if (!m) return;
     inl x = {.s = s, .m = m, .defs = defs};
-    x.match = malloc(m * sizeof *x.match);
-    if (!x.match) {
-        dst->oom = 1;
-        return;
+    /* Only a "[" or a backtick reads match: text with neither (most
+     * paragraphs) needs no pairing. */
+    if (memchr(s, '[', m) || memchr(s, '`', m)) {
+        x.match = malloc(m * sizeof *x.match);
+        if (!x.match) {
+            dst->oom = 1;
+            return;
+        }
+        for (size_t i = 0; i < m; i++) /* a "[" the pairing never reached is text */
+            x.match[i] = NONE;
+        pair_backticks(&x);
+        pair_brackets(&x);
     }
-    for (size_t i = 0; i < m; i++) /* a "[" the pairing never reached is text */
-        x.match[i] = NONE;
-    pair_backticks(&x);
-    pair_brackets(&x);
     scan(&x);
     compact(&x);
     if (x.oom || x.out.oom)

@@ -52,4 +52,8 @@ size_t rk_utf8_check(const char *s, size_t n, size_t *first_invalid);
 /* Number of code points in valid UTF-8. */
 size_t rk_utf8_length(const char *s, size_t n);
 
+/* The length of the run of ASCII bytes that s[0..n) starts with: the fast
+ * paths of the text passes skip such runs eight bytes at a time. */
+size_t rk_ascii_prefix(const char *s, size_t n);
+
 #endif

@@ -1,7 +1,10 @@
 /* Unit tests for core/text.c: normalization and words. */
 #include <criterion/criterion.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <utf8proc.h>
 
 #include "raftkit/text.h"
 
@@ -70,6 +73,41 @@ Test(text, words_are_lowercased_runs_of_letters_and_digits) {
     cr_assert_eq(start, strlen("Ünïcode-"), "span of the second word");
 }
 
+/* Counting takes a fast path over ASCII runs; it must agree with walking
+ * the words one by one, wherever the non-ASCII pieces fall. */
+Test(text, count_words_agrees_with_next_word) {
+    static const char *const pieces[] = {"a", "Z", "9", " ", ".", "-", "'", "\n", "\xc3\xa9", "\xcc\x81",
+                                         "\xe4\xb8\xad", "\xe2\x80\x94", "word", "x1"};
+    uint64_t rng = 7;
+    for (int round = 0; round < 2000; round++) {
+        char t[256];
+        size_t n = 0;
+        for (int k = (int)(rng % 40); k >= 0; k--) {
+            rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+            const char *p = pieces[(rng >> 33) % (sizeof pieces / sizeof *pieces)];
+            memcpy(t + n, p, strlen(p));
+            n += strlen(p);
+        }
+        size_t pos = 0, start, words = 0;
+        char w[64];
+        while (rk_text_next_word(t, n, &pos, &start, w, sizeof w))
+            words++;
+        cr_assert_eq(rk_text_count_words(t, n), words, "round %d: %.*s", round, (int)n, t);
+    }
+}
+
+Test(text, ascii_prefix_stops_at_the_first_high_byte) {
+    char t[64];
+    memset(t, 'a', sizeof t);
+    cr_assert_eq(rk_ascii_prefix(t, sizeof t), sizeof t);
+    for (size_t at = 0; at < sizeof t; at++) {
+        t[at] = (char)0xC3;
+        cr_assert_eq(rk_ascii_prefix(t, sizeof t), at);
+        cr_assert_eq(rk_ascii_prefix(t + 1, at ? at - 1 : 0), at ? at - 1 : 0, "stops at n");
+        t[at] = 'a';
+    }
+}
+
 Test(text, utf8_length_counts_code_points) {
     cr_assert_eq(rk_utf8_length("a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 10), 4);
 }
@@ -94,4 +132,33 @@ Test(text, utf8_check_counts_like_normalize) {
     first = 99;
     cr_assert_eq(rk_utf8_check("caf\xc3\xa9", 5, &first), 0);
     cr_assert_eq(first, 99, "untouched when valid");
+}
+
+/* Every code point between two letters comes out as utf8proc itself puts
+ * it, in both forms: the normalizer copies some ranges without calling
+ * utf8proc, and this holds those shortcuts to utf8proc's tables. Spaces,
+ * controls and invisibles are left out: the normalizer changes them on
+ * purpose. */
+Test(text, each_code_point_as_utf8proc_puts_it) {
+    for (int form = RK_NORM_NFC; form <= RK_NORM_NFKC; form++) {
+        int opts = UTF8PROC_STABLE | UTF8PROC_COMPOSE | (form == RK_NORM_NFKC ? UTF8PROC_COMPAT : 0);
+        for (int32_t c = 0x80; c < 0x30000; c++) {
+            utf8proc_category_t k = utf8proc_category(c);
+            if ((c >= 0xD800 && c < 0xE000) || k == UTF8PROC_CATEGORY_CC || k == UTF8PROC_CATEGORY_ZS ||
+                k == UTF8PROC_CATEGORY_ZL || k == UTF8PROC_CATEGORY_ZP || c == 0xFEFF || c == 0x200B ||
+                c == 0x2060 || k == UTF8PROC_CATEGORY_CN)
+                continue;
+            uint8_t in[8] = {'x'};
+            size_t n = 1 + (size_t)utf8proc_encode_char(c, in + 1);
+            in[n++] = 'y';
+            utf8proc_uint8_t *want = NULL;
+            utf8proc_ssize_t wn = utf8proc_map(in, (utf8proc_ssize_t)n, &want, (utf8proc_option_t)opts);
+            cr_assert_geq(wn, 0);
+            char *got = norm((const char *)in, n, (rk_norm_form)form, NULL);
+            if (!memchr(want, ' ', (size_t)wn)) /* NFKC makes spaces of some; those are collapsed */
+                cr_assert_str_eq(got, (const char *)want, "U+%04X in form %d", (unsigned)c, form);
+            free(want);
+            free(got);
+        }
+    }
 }
