@@ -30,24 +30,31 @@ static void paragraph_break(sink *k) {
 }
 
 /* Appends text with whitespace runs collapsed to one space. */
-static int is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; }
+/* HTML's whitespace: space, tab, LF, FF and CR. A byte above the space
+ * is text, which makes the common test one comparison. */
+static int is_space(char c) {
+    return (unsigned char)c <= ' ' && (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f');
+}
 
 static void put_text(sink *k, const char *s) {
     rk_buf *b = &k->b;
+    /* Collapsing never lengthens the text but for one space in front. */
+    char *w = rk_buf_reserve(b, strlen(s) + 1), *start = w;
+    if (!w) return;
     while (*s) {
         if (is_space(*s)) {
             k->pending_space = 1;
             s++;
             continue;
         }
-        if (k->pending_space && b->n && b->p[b->n - 1] != '\n') rk_buf_put(b, " ", 1);
+        if (k->pending_space && w > b->p && w[-1] != '\n') *w++ = ' ';
         k->pending_space = 0;
-        const char *e = s; /* a run of text goes in one piece */
-        while (*e && !is_space(*e))
-            e++;
-        rk_buf_put(b, s, (size_t)(e - s));
-        s = e;
+        do
+            *w++ = *s++;
+        while ((unsigned char)*s > ' ' || (*s && !is_space(*s)));
     }
+    b->n += (size_t)(w - start);
+    b->p[b->n] = 0;
 }
 
 static int is_named(const xmlNode *n, const char *const *names) {

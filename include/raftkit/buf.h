@@ -15,4 +15,9 @@ typedef struct rk_buf {
  * at the end instead of after every append. */
 void rk_buf_put(rk_buf *b, const void *s, size_t n);
 
+/* Makes room for n more bytes and a NUL, and returns where they go (NULL,
+ * with b->oom set, when memory is out): a writer that makes its bytes one
+ * at a time puts them there and then adds their count to b->n itself. */
+char *rk_buf_reserve(rk_buf *b, size_t n);
+
 #endif

@@ -2,7 +2,8 @@
  * HTML, as MB/s of source bytes and as a ratio to a baseline measured in the
  * same run: writing the very chunk bytes that ingest stored into a fresh
  * LMDB environment, in transactions of the same size, with no processing.
- * Each figure is the best of two runs.
+ * Each figure is the best of three runs. For scale, the HTML figure is
+ * also given as a ratio to libxml2's parser alone on the same files.
  *
  *   bench-ingest [--mb N] [--dir DIR]   (default 200 MB under $TMPDIR)
  *
@@ -11,6 +12,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <ftw.h>
+#include <libxml/HTMLparser.h>
 #include <lmdb.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -112,8 +114,9 @@ typedef struct result {
     uint64_t chunks;
 } result;
 
-/* One ingest into a fresh KB. The best of two runs is kept: the first can
- * meet the kernel still writing back the corpus or the previous KB. */
+/* One ingest into a fresh KB. The best of three runs is kept: a run can
+ * meet the kernel still writing back the corpus or the previous KB, or a
+ * neighbour on a shared machine. */
 static result ingest_once(const char *input, const char *kbdir, int threads) {
     rm_rf(kbdir);
     sync();
@@ -129,8 +132,12 @@ static result ingest_once(const char *input, const char *kbdir, int threads) {
 }
 
 static result ingest(const char *input, const char *kbdir, int threads) {
-    result a = ingest_once(input, kbdir, threads), b = ingest_once(input, kbdir, threads);
-    return a.seconds < b.seconds ? a : b;
+    result best = ingest_once(input, kbdir, threads);
+    for (int i = 0; i < 2; i++) {
+        result r = ingest_once(input, kbdir, threads);
+        if (r.seconds < best.seconds) best = r;
+    }
+    return best;
 }
 
 /* The baseline: the chunk texts ingest stored, written into a fresh LMDB
@@ -198,8 +205,47 @@ static double lmdb_baseline_once(const char *kbdir, const char *dir) {
 }
 
 static double lmdb_baseline(const char *kbdir, const char *dir) {
-    double a = lmdb_baseline_once(kbdir, dir), b = lmdb_baseline_once(kbdir, dir);
-    return a < b ? a : b;
+    double best = lmdb_baseline_once(kbdir, dir);
+    for (int i = 0; i < 2; i++) {
+        double s = lmdb_baseline_once(kbdir, dir);
+        if (s < best) best = s;
+    }
+    return best;
+}
+
+/* libxml2's HTML parser alone over the files of dir, with the options and
+ * the in-memory input of ingest/html.c: the floor under the HTML figure. */
+static double libxml2_once(const char *dir, size_t files) {
+    double secs = 0;
+    for (unsigned i = 0; i < files; i++) {
+        char p[700];
+        snprintf(p, sizeof p, "%s/page%05u.html", dir, i);
+        FILE *f = fopen(p, "rb");
+        if (!f) die(p, NULL);
+        fseek(f, 0, SEEK_END);
+        long n = ftell(f);
+        rewind(f);
+        char *buf = malloc((size_t)n);
+        if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) die(p, NULL);
+        fclose(f);
+        double t0 = now();
+        htmlDocPtr doc = htmlReadMemory(buf, (int)n, p, "UTF-8",
+                                        HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
+                                            HTML_PARSE_NONET | HTML_PARSE_NOBLANKS);
+        xmlFreeDoc(doc);
+        secs += now() - t0;
+        free(buf);
+    }
+    return secs;
+}
+
+static double libxml2_alone(const char *dir, size_t files) {
+    double best = libxml2_once(dir, files);
+    for (int i = 0; i < 2; i++) {
+        double s = libxml2_once(dir, files);
+        if (s < best) best = s;
+    }
+    return best;
 }
 
 int main(int argc, char **argv) {
@@ -240,8 +286,9 @@ int main(int argc, char **argv) {
     printf("markdown, 1 thread: %.1f MB in %.2f s = %.1f MB/s (target >= 50)\n", rmd.mb, rmd.seconds,
            rmd.mb / rmd.seconds);
     result rhtml = ingest(html, kb, 1);
-    printf("html,     1 thread: %.1f MB in %.2f s = %.1f MB/s\n", rhtml.mb, rhtml.seconds,
-           rhtml.mb / rhtml.seconds);
+    double xml_s = libxml2_alone(html, files);
+    printf("html,     1 thread: %.1f MB in %.2f s = %.1f MB/s; libxml2's parser alone: %.1f MB/s (%.2f of it)\n",
+           rhtml.mb, rhtml.seconds, rhtml.mb / rhtml.seconds, rhtml.mb / xml_s, xml_s / rhtml.seconds);
     result r1 = ingest(all, kb, 1);
     printf("all,      1 thread: %.1f MB in %.2f s = %.1f MB/s, %llu chunks\n", r1.mb, r1.seconds,
            r1.mb / r1.seconds, (unsigned long long)r1.chunks);
