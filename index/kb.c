@@ -17,7 +17,12 @@
  *               owns the chunk (it was handed over), 0 when it only holds it.
  *   Big-endian keys keep one chunk's (one document's) entries together.
  *   chunk_hash  key: u64 lo | u64 hi -> value: u64 chunk id
- *   vectors     key: u64 chunk id -> float32[dim]
+ *   vectors     key: u64 chunk id BE | u64 embedder key BE -> float32[dim]:
+ *               chunk-major, so removing a chunk removes its vectors of every
+ *               embedder in one range
+ *   Schema 1 (vectors keyed by chunk id alone, one embedder per KB) is
+ *   upgraded when opened for writing: its vectors, embedder and indexes are
+ *   derived data and go; documents and chunks stay.
  *   faiss, embedder  key: name NUL u32 big-endian piece -> bytes
  *   meta    key: string -> JSON text. "schema" -> {"version": N};
  *           "counters" -> {"next_doc_id", "next_chunk_id", "generation"}. */
@@ -50,8 +55,8 @@ enum {
 static const char *const db_names[DB_COUNT] = {"meta",       "docs",       "doc_uri", "chunks",
                                                "chunk_hash", "vectors",    "faiss",   "embedder",
                                                "removed",    "chunk_refs", "doc_refs"};
-static const unsigned db_flags[DB_COUNT] = {
-    0, MDB_INTEGERKEY, 0, MDB_INTEGERKEY, 0, MDB_INTEGERKEY, 0, 0, MDB_INTEGERKEY, 0, 0};
+static const unsigned db_flags[DB_COUNT] = {0, MDB_INTEGERKEY, 0, MDB_INTEGERKEY, 0, 0,
+                                            0, 0,              MDB_INTEGERKEY, 0, 0};
 
 enum { DOC_HDR = 1 + 8 * 6 + 4 * 3, CHUNK_HDR = 1 + 8 + 4 + 4 + 8 + 8 + 4 + 4 + 4, RECORD_V1 = 1 };
 
@@ -152,6 +157,30 @@ static rk_status txn_begin(rk_kb *kb, unsigned flags, MDB_txn **out, rk_error *e
     return RK_OK;
 }
 
+/* Schema 1 -> 2: the vectors table changes its keys, so it goes with what was
+ * built from it (the embedder record and tables, the indexes and their specs). */
+static int upgrade_v1(MDB_txn *txn, MDB_dbi meta) {
+    MDB_dbi dbi;
+    int rc = mdb_dbi_open(txn, "vectors", MDB_INTEGERKEY, &dbi);
+    if (!rc) rc = mdb_drop(txn, dbi, 1);
+    for (const char *const *name = (const char *const[]){"faiss", "embedder", NULL}; !rc && *name; name++)
+        if (!(rc = mdb_dbi_open(txn, *name, 0, &dbi))) rc = mdb_drop(txn, dbi, 0);
+    MDB_cursor *c;
+    if (rc || (rc = mdb_cursor_open(txn, meta, &c))) return rc == MDB_NOTFOUND ? 0 : rc;
+    MDB_val k, v;
+    for (int op = MDB_FIRST; !(rc = mdb_cursor_get(c, &k, &v, op)); op = MDB_NEXT)
+        if ((k.mv_size == 8 && !memcmp(k.mv_data, "embedder", 8)) ||
+            (k.mv_size > 6 && !memcmp(k.mv_data, "index:", 6)))
+            if ((rc = mdb_cursor_del(c, 0))) break;
+    mdb_cursor_close(c);
+    if (rc != MDB_NOTFOUND) return rc;
+    char text[64];
+    int len = snprintf(text, sizeof text, "{\"version\":%d}", RK_KB_SCHEMA);
+    k = (MDB_val){6, "schema"};
+    v = (MDB_val){(size_t)len, text};
+    return mdb_put(txn, meta, &k, &v, 0);
+}
+
 /* Opens (creating when allowed) the named dbs, and checks or writes the schema. */
 static rk_status open_dbs(rk_kb *kb, rk_kb_mode mode, rk_error *err) {
     MDB_txn *txn;
@@ -195,6 +224,13 @@ static rk_status open_dbs(rk_kb *kb, rk_kb_mode mode, rk_error *err) {
                            "upgrade raftkit",
                            kb->path, (long long)version, RK_KB_SCHEMA);
         }
+        if (version == 1 && kb->readonly) {
+            mdb_txn_abort(txn);
+            return rk_fail(err, RK_EVERSION,
+                           "%s: KB schema 1 needs an upgrade; open it for writing once (raft-index build)",
+                           kb->path);
+        }
+        if (version == 1 && (rc = upgrade_v1(txn, meta))) goto dbfail;
     }
     for (int i = 0; i < DB_COUNT; i++) {
         rc = mdb_dbi_open(txn, db_names[i], db_flags[i] | (kb->readonly ? 0 : MDB_CREATE), &kb->dbi[i]);
@@ -578,7 +614,22 @@ static rk_status hand_over(rk_kb_txn *t, uint64_t cid, int *handed, rk_error *er
     return s;
 }
 
-/* Removes chunk cid: its record, hash entry and vector, recorded in `removed`. */
+/* Removes the vectors of chunk cid, of every embedder. */
+static rk_status vectors_delete(rk_kb_txn *t, uint64_t cid, rk_error *err) {
+    MDB_cursor *c;
+    int rc = mdb_cursor_open(t->txn, t->kb->dbi[DB_VECTORS], &c);
+    if (rc) return db_fail(t, rc, err, "vectors");
+    uint8_t kb[16];
+    MDB_val k = pair_key(kb, cid, 0), v;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); !rc; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != 16 || memcmp(k.mv_data, kb, 8)) break;
+        if ((rc = mdb_cursor_del(c, 0))) break;
+    }
+    mdb_cursor_close(c);
+    return rc && rc != MDB_NOTFOUND ? db_fail(t, rc, err, "vectors") : RK_OK;
+}
+
+/* Removes chunk cid: its record, hash entry and vectors, recorded in `removed`. */
 static rk_status chunk_remove(rk_kb_txn *t, uint64_t cid, rk_error *err) {
     rk_chunk c;
     rk_status s = rk_kb_chunk_get(t, cid, &c, err);
@@ -595,7 +646,7 @@ static rk_status chunk_remove(rk_kb_txn *t, uint64_t cid, rk_error *err) {
     size_t key = cid;
     MDB_val k = idkey(&key), gen = {sizeof t->generation, &t->generation};
     if (!s) s = del_key(t, DB_CHUNKS, &k, err);
-    if (!s) s = del_key(t, DB_VECTORS, &k, err);
+    if (!s) s = vectors_delete(t, cid, err);
     int rc = s ? 0 : mdb_put(t->txn, t->kb->dbi[DB_REMOVED], &k, &gen, 0);
     return rc ? db_fail(t, rc, err, "removed") : s;
 }
@@ -796,16 +847,18 @@ rk_status rk_kb_removed_foreach(rk_kb_txn *t,
 
 /* ---- vectors ---- */
 
-rk_status rk_kb_vector_put(rk_kb_txn *t, uint64_t id, const float *vec, size_t dim, rk_error *err) {
-    size_t key = id;
-    MDB_val k = idkey(&key), v = {dim * sizeof(float), (void *)vec};
+rk_status rk_kb_vector_put(rk_kb_txn *t, uint64_t embedder, uint64_t id, const float *vec, size_t dim,
+                           rk_error *err) {
+    uint8_t kb[16];
+    MDB_val k = pair_key(kb, id, embedder), v = {dim * sizeof(float), (void *)vec};
     int rc = mdb_put(t->txn, t->kb->dbi[DB_VECTORS], &k, &v, 0);
     return rc ? db_fail(t, rc, err, "vectors") : RK_OK;
 }
 
-rk_status rk_kb_vector_get(rk_kb_txn *t, uint64_t id, float *out, size_t dim, rk_error *err) {
-    size_t key = id;
-    MDB_val k = idkey(&key), v;
+rk_status rk_kb_vector_get(rk_kb_txn *t, uint64_t embedder, uint64_t id, float *out, size_t dim,
+                           rk_error *err) {
+    uint8_t kb[16];
+    MDB_val k = pair_key(kb, id, embedder), v;
     int rc = mdb_get(t->txn, t->kb->dbi[DB_VECTORS], &k, &v);
     if (rc == MDB_NOTFOUND)
         return rk_fail(err, RK_ENOTFOUND, "%s: no vector for chunk %llu", t->kb->path,
@@ -818,9 +871,30 @@ rk_status rk_kb_vector_get(rk_kb_txn *t, uint64_t id, float *out, size_t dim, rk
     return RK_OK;
 }
 
-rk_status rk_kb_vector_clear(rk_kb_txn *t, rk_error *err) {
-    int rc = mdb_drop(t->txn, t->kb->dbi[DB_VECTORS], 0);
-    return rc ? db_fail(t, rc, err, "vectors") : RK_OK;
+rk_status rk_kb_vector_foreach(rk_kb_txn *t, rk_status (*fn)(uint64_t embedder, uint64_t id, size_t dim,
+                                                             void *ctx, rk_error *err),
+                               void *ctx, rk_error *err) {
+    MDB_cursor *c;
+    int rc = mdb_cursor_open(t->txn, t->kb->dbi[DB_VECTORS], &c);
+    if (rc) return db_fail(t, rc, err, "vectors");
+    MDB_val k, v;
+    rk_status s = RK_OK;
+    for (int op = MDB_FIRST; !s && !(rc = mdb_cursor_get(c, &k, &v, op)); op = MDB_NEXT) {
+        if (k.mv_size != 16) {
+            s = rk_fail(err, RK_EFORMAT, "%s: a vectors key of %zu bytes", t->kb->path, k.mv_size);
+            break;
+        }
+        s = fn(pair_part(k.mv_data, 1), pair_part(k.mv_data, 0), v.mv_size / sizeof(float), ctx, err);
+    }
+    mdb_cursor_close(c);
+    if (!s && rc != MDB_NOTFOUND) s = db_fail(t, rc, err, "vectors");
+    return s;
+}
+
+rk_status rk_kb_vector_delete(rk_kb_txn *t, uint64_t embedder, uint64_t id, rk_error *err) {
+    uint8_t kb[16];
+    MDB_val k = pair_key(kb, id, embedder);
+    return del_key(t, DB_VECTORS, &k, err);
 }
 
 /* ---- blobs ---- */
@@ -868,49 +942,57 @@ rk_status rk_kb_blob_put(rk_kb_txn *t, rk_kb_blobs b, const char *name, const vo
     return RK_OK;
 }
 
-rk_status rk_kb_blob_get(rk_kb_txn *t, rk_kb_blobs b, const char *name, const void **data, size_t *n,
-                         void **owned, rk_error *err) {
-    MDB_dbi dbi = t->kb->dbi[blob_db(b)];
+/* The LMDB code of reading piece i of blob name: MDB_NOTFOUND past the last. */
+static int piece_get(rk_kb_txn *t, rk_kb_blobs b, const char *name, uint32_t i, MDB_val *v) {
     uint8_t kb[300];
-    *owned = NULL;
-    size_t kl = piece_key(kb, sizeof kb, name, 0);
-    if (!kl) return rk_fail(err, RK_EINVAL, "blob name too long: %s", name);
-    MDB_val k = {kl, kb}, v0, v;
-    int rc = mdb_get(t->txn, dbi, &k, &v0);
+    MDB_val k = {piece_key(kb, sizeof kb, name, i), kb};
+    return mdb_get(t->txn, t->kb->dbi[blob_db(b)], &k, v);
+}
+
+rk_status rk_kb_blob_piece(rk_kb_txn *t, rk_kb_blobs b, const char *name, uint32_t i, const void **data,
+                           size_t *n, rk_error *err) {
+    uint8_t kb[300];
+    if (!piece_key(kb, sizeof kb, name, i)) return rk_fail(err, RK_EINVAL, "blob name too long: %s", name);
+    MDB_val v;
+    int rc = piece_get(t, b, name, i, &v);
+    if (rc == MDB_NOTFOUND && i)
+        return rk_fail(err, RK_ENOTFOUND, "%s: %s \"%s\" has no piece %u", t->kb->path, db_names[blob_db(b)],
+                       name, (unsigned)i);
     if (rc == MDB_NOTFOUND)
         return rk_fail(err, RK_ENOTFOUND, "%s: no %s \"%s\"", t->kb->path, db_names[blob_db(b)], name);
     if (rc) return db_fail(t, rc, err, db_names[blob_db(b)]);
-    k = (MDB_val){piece_key(kb, sizeof kb, name, 1), kb};
-    if (mdb_get(t->txn, dbi, &k, &v) == MDB_NOTFOUND) { /* one piece: no copy */
-        *data = v0.mv_data;
-        *n = v0.mv_size;
-        return RK_OK;
-    }
-    size_t total = 0, cap = 0;
-    char *buf = NULL;
-    for (uint32_t piece = 0;; piece++) {
-        k = (MDB_val){piece_key(kb, sizeof kb, name, piece), kb};
-        rc = mdb_get(t->txn, dbi, &k, &v);
-        if (rc == MDB_NOTFOUND) break;
-        if (rc) {
+    *data = v.mv_data;
+    *n = v.mv_size;
+    return RK_OK;
+}
+
+rk_status rk_kb_blob_get(rk_kb_txn *t, rk_kb_blobs b, const char *name, const void **data, size_t *n,
+                         void **owned, rk_error *err) {
+    *owned = NULL;
+    rk_status s = rk_kb_blob_piece(t, b, name, 0, data, n, err);
+    if (s) return s;
+    /* Sizes first, so that several pieces are joined in one allocation. */
+    MDB_val v;
+    size_t total = *n;
+    uint32_t pieces = 1;
+    int rc;
+    for (; !(rc = piece_get(t, b, name, pieces, &v)); pieces++)
+        total += v.mv_size;
+    if (rc != MDB_NOTFOUND) return db_fail(t, rc, err, db_names[blob_db(b)]);
+    if (pieces == 1) return RK_OK; /* one piece: read in place */
+    char *buf = malloc(total);
+    if (!buf) return rk_fail(err, RK_ENOMEM, "out of memory reading \"%s\" (%zu bytes)", name, total);
+    size_t at = 0;
+    for (uint32_t i = 0; i < pieces; i++) {
+        if ((rc = piece_get(t, b, name, i, &v))) {
             free(buf);
             return db_fail(t, rc, err, db_names[blob_db(b)]);
         }
-        if (total + v.mv_size > cap) {
-            cap = 2 * (total + v.mv_size);
-            char *nb = realloc(buf, cap);
-            if (!nb) {
-                free(buf);
-                return rk_fail(err, RK_ENOMEM, "out of memory reading \"%s\"", name);
-            }
-            buf = nb;
-        }
-        memcpy(buf + total, v.mv_data, v.mv_size);
-        total += v.mv_size;
+        memcpy(buf + at, v.mv_data, v.mv_size);
+        at += v.mv_size;
     }
-    *data = buf;
+    *data = *owned = buf;
     *n = total;
-    *owned = buf;
     return RK_OK;
 }
 

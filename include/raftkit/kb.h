@@ -23,7 +23,7 @@
 #include "raftkit/status.h"
 
 /* The KB layout this raftkit writes; a KB with a larger number is refused. */
-#define RK_KB_SCHEMA 1
+#define RK_KB_SCHEMA 2
 
 typedef struct rk_kb rk_kb;
 typedef struct rk_kb_txn rk_kb_txn;
@@ -149,12 +149,22 @@ rk_status rk_kb_removed_foreach(rk_kb_txn *txn,
                                 rk_status (*fn)(uint64_t id, uint64_t generation, void *ctx, rk_error *err),
                                 void *ctx, rk_error *err);
 
-/* ---- vectors: chunk id -> float[dim] ---- */
+/* ---- vectors: (chunk id, embedder key) -> float[dim] ----
+ * One vector per chunk and embedder (embed.h: the key is the embedder id's
+ * 64-bit value). Removing a chunk removes its vectors. */
 
-rk_status rk_kb_vector_put(rk_kb_txn *txn, uint64_t id, const float *v, size_t dim, rk_error *err);
-/* Copies the vector into out[dim]; RK_EFORMAT when its stored size is not dim. */
-rk_status rk_kb_vector_get(rk_kb_txn *txn, uint64_t id, float *out, size_t dim, rk_error *err);
-rk_status rk_kb_vector_clear(rk_kb_txn *txn, rk_error *err);
+rk_status rk_kb_vector_put(rk_kb_txn *txn, uint64_t embedder, uint64_t id, const float *v, size_t dim,
+                           rk_error *err);
+/* Copies the vector into out[dim]; RK_ENOTFOUND when there is none,
+ * RK_EFORMAT when its stored size is not dim. */
+rk_status rk_kb_vector_get(rk_kb_txn *txn, uint64_t embedder, uint64_t id, float *out, size_t dim,
+                           rk_error *err);
+/* Calls fn for every stored vector, by chunk id, then embedder key. */
+rk_status rk_kb_vector_foreach(rk_kb_txn *txn,
+                               rk_status (*fn)(uint64_t embedder, uint64_t id, size_t dim, void *ctx,
+                                               rk_error *err),
+                               void *ctx, rk_error *err);
+rk_status rk_kb_vector_delete(rk_kb_txn *txn, uint64_t embedder, uint64_t id, rk_error *err);
 
 /* ---- blobs: named byte strings stored in pieces of at most 64 MiB ---- */
 
@@ -172,6 +182,12 @@ rk_status rk_kb_blob_put(rk_kb_txn *txn, rk_kb_blobs db, const char *name, const
  * RK_ENOTFOUND when there is no such blob. */
 rk_status rk_kb_blob_get(rk_kb_txn *txn, rk_kb_blobs db, const char *name, const void **data, size_t *n,
                          void **owned, rk_error *err);
+/* Piece i (from 0) of blob name, in place: *data points into the map and
+ * stays valid until the transaction ends. RK_ENOTFOUND when the blob has no
+ * piece i (for i = 0: no such blob). Reads a blob of many pieces without
+ * joining them, as rk_vindex_load streams an index into FAISS. */
+rk_status rk_kb_blob_piece(rk_kb_txn *txn, rk_kb_blobs db, const char *name, uint32_t i, const void **data,
+                           size_t *n, rk_error *err);
 rk_status rk_kb_blob_delete(rk_kb_txn *txn, rk_kb_blobs db, const char *name, rk_error *err);
 
 /* ---- sizes ---- */

@@ -68,6 +68,13 @@ expect_err_has "--help" "usage: stats --bogus prints a hint to --help"
 expect_rc 2 "usage: unknown option to query" "$index" query --kb "$kb" --bogus turbine
 expect_rc 2 "usage: -k 0" "$index" query --kb "$kb" -k 0 turbine
 expect_rc 2 "usage: stats without --kb" "$index" stats
+expect_rc 2 "usage: --metric other" "$index" build --kb "$kb" --metric cosine
+expect_rc 2 "usage: --shard 3/2" "$index" build --kb "$kb" --shard 3/2
+expect_rc 2 "usage: --embedder other" "$index" build --kb "$kb" --embedder word2vec
+expect_rc 2 "usage: query with both TEXT and --queries" "$index" query --kb "$kb" --queries q.tsv turbine
+expect_rc 2 "usage: --fuse with --name" "$index" query --kb "$kb" --fuse a,b --name a turbine
+expect_rc 2 "usage: unknown factory" "$index" build --kb "$kb" --factory IVFbogus
+expect_err_has "IVFbogus" "usage: the unknown factory is named, with FAISS's message"
 expect_rc 0 "help: --help" "$index" --help
 expect_out_has "Example" "help: --help shows an Example"
 expect_rc 0 "version: --version" "$index" --version
@@ -119,7 +126,7 @@ expect_eq 0 "$(json_num docs_changed out)" "reopen: re-ingest found no changed d
 expect_rc 0 "reopen: query after re-ingesting unchanged docs" "$index" query --kb "$kb" -k 3 "$question"
 expect_same_file query1 out "reopen: same bytes after re-ingesting unchanged docs"
 expect_err_lacks "stale" "reopen: no stale warning after an unchanged re-ingest"
-expect_err_lacks "build" "reopen: no rebuild advice after an unchanged re-ingest"
+expect_err_lacks "update" "reopen: no update advice after an unchanged re-ingest"
 expect_rc 0 "reopen: stats after an unchanged re-ingest" "$index" stats --kb "$kb"
 expect_err_lacks "stale" "reopen: stats does not call the index stale (stderr)"
 if grep -qF stale out; then fail "reopen: stats calls the index stale" "$(last_output)"; else pass "reopen: stats does not call the index stale"; fi
@@ -129,7 +136,7 @@ printf '# Turbines\n\nThe Old Bess turbine was sold for scrap in 1913.\n' > docs
 expect_rc 0 "stale: re-ingest after changing a document" "$ingest" --kb "$kb" --json --chunk-size 80 --overlap 10 docs
 expect_eq 1 "$(json_num docs_changed out)" "stale: re-ingest reports docs_changed 1"
 run "$index" query --kb "$kb" -k 3 "$question"
-expect_err_has "build" "stale: query warns on stderr and says to build again"
+expect_err_has "raft-index update" "stale: query warns on stderr and says to run an update"
 expect_err_has "warning" "stale: the query message is a warning"
 if [ "$rc" -eq 0 ]; then
     pass "stale: query on a stale index still answers (exit 0)"
@@ -140,5 +147,13 @@ expect_rc 0 "stale: stats" "$index" stats --kb "$kb"
 expect_out_has "stale" "stale: stats shows stale"
 expect_rc 0 "stale: stats --json" "$index" stats --kb "$kb" --json
 expect_out_has '"stale":true' "stale: stats --json has \"stale\":true"
+expect_rc 0 "stale: update" "$index" update --kb "$kb" --json
+expect_eq 2 "$(json_num removed out)" "stale: update took out the two chunks of the old version"
+expect_eq 1 "$(json_num added out)" "stale: update added the one chunk of the new version"
+expect_rc 0 "stale: query after update" "$index" query --kb "$kb" --json -k 1 "What happened to the Old Bess turbine?"
+expect_out_has "sold for scrap" "stale: the new text answers"
+expect_err_lacks "warning" "stale: no warning after update"
+expect_rc 0 "stale: verify after update" "$index" verify --kb "$kb"
+expect_out_has "consistent" "stale: verify finds the KB consistent"
 
 finish

@@ -49,7 +49,7 @@ static rk_status add_doc(rk_kb_txn *t, void *ctx, rk_error *err) {
         if (i == 0) d.first_chunk = c.id;
         d.nchunks++;
         float v[3] = {(float)i, 1, 2};
-        if (!s) s = rk_kb_vector_put(t, c.id, v, 3, err);
+        if (!s) s = rk_kb_vector_put(t, 1, c.id, v, 3, err);
     }
     if (!s) s = rk_kb_doc_put(t, &d, err);
     in->doc_id = d.id;
@@ -95,9 +95,9 @@ Test(kb, records_survive_reopen) {
     cr_assert_eq(rk_kb_chunk_find(t, rk_kb_chunk_hash("first chunk", 11), &found, &e), RK_OK);
     cr_assert_eq(found, in.chunk_ids[0]);
     float v[3];
-    cr_assert_eq(rk_kb_vector_get(t, in.chunk_ids[1], v, 3, &e), RK_OK);
+    cr_assert_eq(rk_kb_vector_get(t, 1, in.chunk_ids[1], v, 3, &e), RK_OK);
     cr_assert_eq(v[0], 1.0f);
-    cr_assert_eq(rk_kb_vector_get(t, in.chunk_ids[1], v, 2, &e), RK_EFORMAT, "wrong dimension is refused");
+    cr_assert_eq(rk_kb_vector_get(t, 1, in.chunk_ids[1], v, 2, &e), RK_EFORMAT, "wrong dimension is refused");
     rk_kb_stats st;
     cr_assert_eq(rk_kb_stats_get(t, &st, &e), RK_OK);
     cr_assert_eq(st.docs, 1);
@@ -131,7 +131,7 @@ Test(kb, delete_removes_chunks_hashes_vectors_and_ids_are_not_reused) {
     uint64_t id;
     float v[3];
     cr_assert_eq(rk_kb_chunk_get(t, a.chunk_ids[1], &ch, &e), RK_ENOTFOUND);
-    cr_assert_eq(rk_kb_vector_get(t, a.chunk_ids[1], v, 3, &e), RK_ENOTFOUND);
+    cr_assert_eq(rk_kb_vector_get(t, 1, a.chunk_ids[1], v, 3, &e), RK_ENOTFOUND);
     cr_assert_eq(rk_kb_doc_find(t, "a", &id, &e), RK_ENOTFOUND);
     cr_assert_eq(rk_kb_chunk_find(t, rk_kb_chunk_hash("beta", 4), &id, &e), RK_ENOTFOUND);
     cr_assert_eq(rk_kb_chunk_find(t, rk_kb_chunk_hash("alpha", 5), &id, &e), RK_OK);
@@ -300,6 +300,43 @@ Test(kb, blobs_in_pieces) {
     free(p);
 }
 
+Test(kb, blob_pieces_read_in_place) {
+    char *p = kb_path();
+    rk_kb *kb = open_kb(p, RK_KB_CREATE, 0);
+    rk_kb_set_blob_piece_size(1000);
+    char big[2500];
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (char)(i * 13);
+    rk_error e = {0};
+    blob_in b = {"idx", big, sizeof big};
+    cr_assert_eq(rk_kb_write(kb, put_blob, &b, &e), RK_OK, "%s", e.msg);
+    rk_kb_txn *t;
+    cr_assert_eq(rk_kb_read_begin(kb, &t, &e), RK_OK);
+    const size_t sizes[] = {1000, 1000, 500};
+    size_t at = 0;
+    for (uint32_t i = 0; i < 3; i++) {
+        const void *data;
+        size_t n;
+        cr_assert_eq(rk_kb_blob_piece(t, RK_BLOB_FAISS, "idx", i, &data, &n, &e), RK_OK, "%s", e.msg);
+        cr_assert_eq(n, sizes[i], "piece %u", i);
+        cr_assert_eq(memcmp(data, big + at, n), 0, "piece %u holds the next bytes", i);
+        at += n;
+    }
+    const void *data;
+    size_t n;
+    cr_assert_eq(rk_kb_blob_piece(t, RK_BLOB_FAISS, "idx", 3, &data, &n, &e), RK_ENOTFOUND, "past the last");
+    cr_assert(strstr(e.msg, "no piece 3"), "%s", e.msg);
+    cr_assert_eq(rk_kb_blob_piece(t, RK_BLOB_FAISS, "other", 0, &data, &n, &e), RK_ENOTFOUND);
+    cr_assert(strstr(e.msg, "no faiss \"other\""), "%s", e.msg);
+    char long_name[400];
+    memset(long_name, 'n', sizeof long_name - 1);
+    long_name[sizeof long_name - 1] = 0;
+    cr_assert_eq(rk_kb_blob_piece(t, RK_BLOB_FAISS, long_name, 0, &data, &n, &e), RK_EINVAL);
+    rk_kb_read_end(t);
+    rk_kb_close(kb);
+    free(p);
+}
+
 Test(kb, newer_schema_is_refused) {
     char *p = kb_path();
     rk_kb *kb = open_kb(p, RK_KB_CREATE, 0);
@@ -434,7 +471,7 @@ Test(kb, a_shared_chunk_is_handed_over_when_its_owner_goes) {
     cr_assert_eq(c.page, 2);
     cr_assert_str_eq(c.section, "B > Shared");
     float v[3];
-    cr_assert_eq(rk_kb_vector_get(t, a.chunk_ids[0], v, 3, &e), RK_OK, "and its vector");
+    cr_assert_eq(rk_kb_vector_get(t, 1, a.chunk_ids[0], v, 3, &e), RK_OK, "and its vector");
     cr_assert_eq(rk_kb_chunk_get(t, a.chunk_ids[1], &c, &e), RK_ENOTFOUND);
     uint64_t ids[8] = {0};
     cr_assert_eq(rk_kb_doc_chunks(t, b.doc_id, collect_id, ids, &e), RK_OK);
