@@ -14,6 +14,7 @@ static const char HELP[] =
     "Usage: raft-index build  --kb KB [--name NAME] [--factory F] [--metric ip|l2] [embedder options]\n"
     "                         [--train-sample N] [--seed N] [--rebuild] [--shard I/N]\n"
     "       raft-index update --kb KB [--name NAME] [runtime embedder options]\n"
+    "       raft-index merge  --kb KB [--name NAME] --shards N\n"
     "       raft-index query  --kb KB [--name NAME | --fuse A,B] [-k N] [--param P] [--json]\n"
     "                         (TEXT... | --queries FILE)\n"
     "       raft-index verify --kb KB [--json]\n"
@@ -26,6 +27,8 @@ static const char HELP[] =
     "        the index in the KB in one transaction. Several named indexes may live\n"
     "        in one KB. Another factory, metric or embedder for an existing NAME\n"
     "        needs --rebuild, which also makes a new hash embedder (fresh statistics).\n"
+    "merge   joins the shard indexes NAME.1..NAME.N that build --shard I/N made\n"
+    "        (IVF family, built alike) into NAME, and removes them.\n"
     "update  adds the chunks ingested since the index was built or updated, takes out\n"
     "        the ids of the chunks ingest removed since, and leaves the rest.\n"
     "query   embeds each query with the index's embedder and prints the k best\n"
@@ -49,8 +52,9 @@ static const char HELP[] =
     "  --metric ip|l2      inner product (default; cosine on unit vectors) or L2\n"
     "  --train-sample N    training vectors, picked with --seed (default all, up to 100000)\n"
     "  --rebuild           replace an index built differently\n"
-    "  --shard I/N         build over the chunk ids i with i %% N == I-1 (training still\n"
-    "                      samples every chunk, so the shards of one index train alike)\n"
+    "  --shard I/N         build index NAME.I over the chunk ids i with i % N == I-1\n"
+    "                      (training samples every chunk, so the shards train alike)\n"
+    "  --shards N          merge: how many shards\n"
     "  -k N                results per query (default 5)\n"
     "  --param P           search parameters, e.g. nprobe=32,efSearch=128\n"
     "  --fuse A,B          query indexes A and B and fuse their rankings\n"
@@ -100,13 +104,14 @@ enum {
     OPT_PARAM,
     OPT_FUSE,
     OPT_QUERIES,
-    OPT_QRELS
+    OPT_QRELS,
+    OPT_SHARDS
 };
 
 typedef struct args {
     const char *kb, *name, *param, *fuse, *queries, *qrels;
     long k;
-    int name_set;
+    int name_set, shards;
     rk_build_opts build;
 } args;
 
@@ -141,6 +146,7 @@ static int parse(rk_cli *cli, int argc, char **argv, args *a) {
                                              {"fuse", required_argument, 0, OPT_FUSE},
                                              {"queries", required_argument, 0, OPT_QUERIES},
                                              {"qrels", required_argument, 0, OPT_QRELS},
+                                             {"shards", required_argument, 0, OPT_SHARDS},
                                              {0, 0, 0, 0}};
     *a = (args){.name = "default", .k = 5, .build = {.embed = {.k1 = 0, .b = -1, .retries = -1}}};
     rk_embed_opts *e = &a->build.embed;
@@ -187,6 +193,7 @@ static int parse(rk_cli *cli, int argc, char **argv, args *a) {
         case OPT_FUSE: a->fuse = optarg; break;
         case OPT_QUERIES: a->queries = optarg; break;
         case OPT_QRELS: a->qrels = optarg; break;
+        case OPT_SHARDS: a->shards = (int)rk_cli_long(cli, "--shards", optarg, 2, 4096); break;
         case 'k': a->k = rk_cli_long(cli, "-k", optarg, 1, 10000); break;
         }
     }
@@ -255,6 +262,20 @@ static int cmd_update(rk_cli *cli, int argc, char **argv) {
     rk_kb_close(kb);
     if (s) rk_cli_fail(cli, &err);
     print_report(cli, "updated", a.name, &r);
+    return RK_EXIT_OK;
+}
+
+static int cmd_merge(rk_cli *cli, int argc, char **argv) {
+    args a;
+    if (parse(cli, argc, argv, &a) != argc) rk_cli_usage(cli, "merge takes no operands");
+    if (!a.shards) rk_cli_usage(cli, "merge needs --shards N");
+    rk_kb *kb = open_kb(cli, a.kb, RK_KB_WRITE);
+    rk_build_report r;
+    rk_error err = {0};
+    rk_status s = rk_index_merge(kb, a.name, a.shards, &r, &err);
+    rk_kb_close(kb);
+    if (s) rk_cli_fail(cli, &err);
+    print_report(cli, "merged", a.name, &r);
     return RK_EXIT_OK;
 }
 
@@ -579,6 +600,7 @@ static rk_status eval_search(const rk_cli *cli, rk_kb *kb, const args *a, const 
 
 typedef struct eval_index {
     const char *name, *factory, *embedder;
+    int whole; /* not a shard */
     rk_hit *hits;
     size_t *counts;
 } eval_index;
@@ -616,7 +638,8 @@ static int cmd_eval(rk_cli *cli, int argc, char **argv) {
             hit = strstr(hit + 1, name);
         if (!hit || s) continue;
         ix[n++] = (eval_index){name, json_string_value(json_object_get(spec, "factory")),
-                               json_string_value(json_object_get(spec, "embedder")), NULL, NULL};
+                               json_string_value(json_object_get(spec, "embedder")),
+                               !json_object_get(spec, "shard"), NULL, NULL};
     }
     if (!s && n == 0) s = rk_fail(&err, RK_ESTATE, "%s: no index to measure%s", a.kb, a.name_set ? " by that name" : "; run 'raft-index build' first");
     for (size_t k = 0; !s && k < n; k++) {
@@ -631,10 +654,10 @@ static int cmd_eval(rk_cli *cli, int argc, char **argv) {
     uint64_t ranked[EVAL_DEPTH];
     for (size_t k = 0; !s && k < n; k++) {
         double recall[RK_RECALL_AT] = {0}, mrr = 0, vs = 0, r[RK_RECALL_AT], rr;
-        /* The exact index of the same embedder, if any (not itself). */
+        /* The first whole exact index of the same embedder, if any (not itself). */
         const eval_index *exact = NULL;
-        for (size_t x = 0; x < n && !is_exact(ix[k].factory); x++)
-            if (is_exact(ix[x].factory) && !strcmp(ix[x].embedder, ix[k].embedder)) exact = &ix[x];
+        for (size_t x = 0; x < n && !exact && !is_exact(ix[k].factory); x++)
+            if (is_exact(ix[x].factory) && ix[x].whole && !strcmp(ix[x].embedder, ix[k].embedder)) exact = &ix[x];
         for (size_t j = 0; j < nq; j++) {
             const rk_hit *h = ix[k].hits + j * EVAL_DEPTH;
             size_t m = q[j].docs ? doc_ranking(txn, h, ix[k].counts[j], ranked) : ix[k].counts[j];
@@ -751,7 +774,7 @@ static int cmd_stats(rk_cli *cli, int argc, char **argv) {
 int main(int argc, char **argv) {
     rk_cli cli;
     rk_cli_init(&cli, "raft-index", HELP);
-    if (argc < 2) rk_cli_usage(&cli, "missing subcommand (build, update, query, verify, eval or stats)");
+    if (argc < 2) rk_cli_usage(&cli, "missing subcommand (build, update, merge, query, verify, eval or stats)");
     const char *sub = argv[1];
     if (!strcmp(sub, "-h") || !strcmp(sub, "--help")) rk_cli_common(&cli, 'h', NULL);
     if (!strcmp(sub, "--version")) rk_cli_common(&cli, RK_OPT_VERSION, NULL);
@@ -759,6 +782,7 @@ int main(int argc, char **argv) {
         const char *name, *prog;
         int (*fn)(rk_cli *, int, char **);
     } cmds[] = {{"build", "raft-index build", cmd_build},    {"update", "raft-index update", cmd_update},
+                {"merge", "raft-index merge", cmd_merge},
                 {"query", "raft-index query", cmd_query},    {"verify", "raft-index verify", cmd_verify},
                 {"eval", "raft-index eval", cmd_eval},       {"stats", "raft-index stats", cmd_stats}};
     for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {

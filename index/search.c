@@ -381,6 +381,11 @@ rk_status rk_index_build(rk_kb *kb, const rk_build_opts *o, rk_build_report *rep
         return rk_fail(err, RK_EINVAL, "index name must have 1 to 200 bytes");
     if (o->nshards > 1 && (o->shard < 1 || o->shard > o->nshards))
         return rk_fail(err, RK_EINVAL, "shard %d of %d: must be in 1..%d", o->shard, o->nshards, o->nshards);
+    char shard_name[220];
+    if (o->nshards > 1) {
+        snprintf(shard_name, sizeof shard_name, "%s.%d", b.name, o->shard);
+        b.name = shard_name;
+    }
     rk_status s = prepare(kb, &b, err);
     /* Training draws on every chunk, so that the shards of one index train alike. */
     if (!s && !(b.train = sample(b.sc.all.v, b.sc.all.n, o->train_sample ? o->train_sample : TRAIN_DEFAULT,
@@ -501,6 +506,93 @@ rk_status rk_index_update(rk_kb *kb, const char *name, const rk_embed_opts *o, r
     free(u.sc.all.v);
     free(u.sc.shard.v);
     free(u.gone.v);
+    return s;
+}
+
+/* ---- merge ---- */
+
+typedef struct merge {
+    const char *name;
+    int nshards;
+    json_t *specs; /* of the shards, in order */
+    rk_build_report *rep;
+} merge;
+
+/* The fields every shard of one index shares: then they trained alike. */
+static const char *const SHARED[] = {"factory", "metric", "dim", "embedder", "kb_generation", "last_chunk",
+                                     "train_sample", "seed", NULL};
+
+static rk_status merge_txn(rk_kb_txn *txn, void *vctx, rk_error *err) {
+    merge *m = vctx;
+    json_t *first = json_array_get(m->specs, 0);
+    const char *factory = json_string_value(json_object_get(first, "factory"));
+    rk_vindex *ix = NULL, *part = NULL;
+    char shard[220], key[300];
+    rk_status s = RK_OK;
+    for (int i = 1; !s && i <= m->nshards; i++) {
+        snprintf(shard, sizeof shard, "%s.%d", m->name, i);
+        s = rk_vindex_load(txn, shard, factory, i == 1 ? &ix : &part, err);
+        if (!s && i > 1) s = rk_vindex_merge(ix, part, err);
+        if (s) s = rk_fail_prefix(err, "index \"%s\"", shard);
+        rk_vindex_free(part);
+        part = NULL;
+        index_key(key, sizeof key, shard);
+        if (!s) s = rk_kb_meta_delete(txn, key, err);
+        if (!s) s = rk_kb_blob_delete(txn, RK_BLOB_FAISS, shard, err);
+    }
+    size_t bytes = 0;
+    if (!s) s = rk_vindex_save(ix, txn, m->name, &bytes, err);
+    json_t *spec = json_deep_copy(first);
+    if (!s && !spec) s = rk_fail(err, RK_ENOMEM, "out of memory");
+    if (!s) {
+        json_object_del(spec, "shard");
+        json_object_set_new(spec, "ntotal", json_integer((json_int_t)rk_vindex_size(ix)));
+        json_object_set_new(spec, "bytes", json_integer((json_int_t)bytes));
+        index_key(key, sizeof key, m->name);
+        s = rk_kb_meta_put(txn, key, spec, err);
+    }
+    if (!s) {
+        m->rep->vectors = m->rep->added = rk_vindex_size(ix);
+        m->rep->bytes = bytes;
+    }
+    json_decref(spec);
+    rk_vindex_free(ix);
+    return s;
+}
+
+rk_status rk_index_merge(rk_kb *kb, const char *name, int nshards, rk_build_report *rep, rk_error *err) {
+    *rep = (rk_build_report){0};
+    if (nshards < 2) return rk_fail(err, RK_EINVAL, "merging needs at least 2 shards, got %d", nshards);
+    merge m = {name, nshards, json_array(), rep};
+    rk_kb_txn *txn;
+    rk_status s = m.specs ? rk_kb_read_begin(kb, &txn, err) : rk_fail(err, RK_ENOMEM, "out of memory");
+    if (s) {
+        json_decref(m.specs);
+        return s;
+    }
+    char key[300];
+    for (int i = 1; !s && i <= nshards; i++) {
+        json_t *spec = NULL;
+        snprintf(key, sizeof key, "index:%s.%d", name, i);
+        s = rk_kb_meta_get(txn, key, &spec, err);
+        if (s == RK_ENOTFOUND)
+            s = rk_fail(err, RK_ESTATE, "%s: no shard \"%s.%d\"; build it with --name %s --shard %d/%d",
+                        rk_kb_path(kb), name, i, name, i, nshards);
+        json_t *sh = json_object_get(spec, "shard");
+        if (!s && (json_integer_value(json_array_get(sh, 0)) != i || json_integer_value(json_array_get(sh, 1)) != nshards))
+            s = rk_fail(err, RK_ESTATE, "%s: index \"%s.%d\" is not shard %d of %d", rk_kb_path(kb), name, i, i,
+                        nshards);
+        for (const char *const *f = SHARED; !s && *f; f++)
+            if (i > 1 && !json_equal(json_object_get(spec, *f), json_object_get(json_array_get(m.specs, 0), *f)))
+                s = rk_fail(err, RK_ESTATE,
+                            "%s: shards \"%s.1\" and \"%s.%d\" differ in %s: they were built from different "
+                            "KB states or settings; build them again",
+                            rk_kb_path(kb), name, name, i, *f);
+        if (spec) json_array_append_new(m.specs, spec);
+    }
+    rk_kb_read_end(txn);
+    if (!s) s = rk_kb_write(kb, merge_txn, &m, err);
+    json_decref(m.specs);
     return s;
 }
 

@@ -23,7 +23,8 @@ typedef struct rk_build_opts {
     size_t train_sample; /* vectors an index that needs training is trained on; 0: all, up to 100000 */
     uint64_t seed;       /* picks the training sample */
     int rebuild;         /* replace an index of another factory or embedder; make a new hash embedder */
-    int shard, nshards;  /* build over the chunk ids with id % nshards == shard - 1; 0: all */
+    int shard, nshards;  /* build index NAME.shard over the chunk ids with id % nshards == shard - 1;
+                            0: all, as NAME */
 } rk_build_opts;
 
 typedef struct rk_build_report {
@@ -53,6 +54,13 @@ rk_status rk_index_build(rk_kb *kb, const rk_build_opts *o, rk_build_report *rep
  * embedder than the index's is refused (RK_ESTATE). */
 rk_status rk_index_update(rk_kb *kb, const char *name, const rk_embed_opts *o, rk_build_report *rep,
                           rk_error *err);
+
+/* Joins the shard indexes NAME.1 .. NAME.nshards (rk_build_opts.shard) into
+ * index name, in one transaction, and removes the shards. They must be of
+ * the IVF family and built alike: the same factory, embedder, seed, training
+ * sample and KB state (RK_ESTATE naming what differs otherwise), so that
+ * they trained to the same coarse quantizer. */
+rk_status rk_index_merge(rk_kb *kb, const char *name, int nshards, rk_build_report *rep, rk_error *err);
 
 /* Checks the KB's vectors and indexes: every chunk has a vector of each
  * embedder an index uses, every vector belongs to a chunk and a recorded

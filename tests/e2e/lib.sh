@@ -117,7 +117,7 @@ expect_same_file() {
 }
 
 json_num() {
-    grep -o "\"$1\":[0-9-]*" "$2" | head -n 1 | cut -d: -f2
+    grep -o "\"$1\":[0-9.eE+-]*" "$2" | head -n 1 | cut -d: -f2
 }
 
 must() {
