@@ -74,11 +74,12 @@ typedef struct group {
     uint64_t *ids;
     float *vec;
     size_t n;
+    int save; /* the run's first group also records the embedder (its tables are megabytes) */
 } group;
 
 static rk_status write_group(rk_kb_txn *txn, void *vctx, rk_error *err) {
     group *g = vctx;
-    rk_status s = rk_embedder_save(g->e, txn, err);
+    rk_status s = g->save ? rk_embedder_save(g->e, txn, err) : RK_OK;
     for (size_t i = 0; !s && i < g->n; i++)
         s = rk_kb_vector_put(txn, rk_embedder_key(g->e), g->ids[i], g->vec + i * (size_t)rk_embedder_dim(g->e),
                              (size_t)rk_embedder_dim(g->e), err);
@@ -94,6 +95,7 @@ static rk_status embed_missing(rk_kb *kb, rk_embedder *e, const uint64_t *ids, s
     size_t *lens = malloc(GROUP * sizeof *lens);
     float *vec = malloc(GROUP * dim * sizeof *vec);
     rk_status s = miss && texts && lens && vec ? RK_OK : rk_fail(err, RK_ENOMEM, "out of memory");
+    int saved = 0;
     for (size_t at = 0; !s && at < n; at += GROUP) {
         size_t m = n - at < GROUP ? n - at : GROUP, nmiss = 0;
         rk_kb_txn *txn;
@@ -105,7 +107,11 @@ static rk_status embed_missing(rk_kb *kb, rk_embedder *e, const uint64_t *ids, s
                 continue;
             }
             rk_chunk c;
-            if ((s = rk_kb_chunk_get(txn, ids[at + i], &c, err))) break;
+            if ((s = rk_kb_chunk_get(txn, ids[at + i], &c, err)) == RK_ENOTFOUND) {
+                s = RK_OK; /* removed since the ids were listed: nothing to embed */
+                continue;
+            }
+            if (s) break;
             if (!(texts[nmiss] = strndup(c.text, c.text_len))) s = rk_fail(err, RK_ENOMEM, "out of memory");
             lens[nmiss] = c.text_len;
             miss[nmiss++] = ids[at + i];
@@ -115,11 +121,14 @@ static rk_status embed_missing(rk_kb *kb, rk_embedder *e, const uint64_t *ids, s
         if (!s && nmiss) {
             s = rk_embedder_embed(e, nmiss, (const char *const *)texts, lens, vec, &failed, err);
             if (s) s = rk_fail_prefix(err, "chunk %llu", (unsigned long long)miss[failed]);
-            group g = {e, miss, vec, s ? failed : nmiss};
+            group g = {e, miss, vec, s ? failed : nmiss, !saved};
             rk_error werr = {0};
             rk_status w = g.n ? rk_kb_write(kb, write_group, &g, s ? &werr : err) : RK_OK;
             if (!s) s = w;
-            if (!w) rep->embedded += g.n;
+            if (!w && g.n) {
+                rep->embedded += g.n;
+                saved = 1;
+            }
         }
         for (size_t i = 0; i < nmiss; i++) {
             free(texts[i]);
@@ -718,7 +727,9 @@ static rk_status check_index(const char *key, json_t *spec, void *vctx, rk_error
         if (in_shard(&sc, c->chunks.v[k])) s = ids_push(&chunks, c->chunks.v[k], err);
     char what[300];
     snprintf(what, sizeof what, "index \"%s\" (embedder %s)", name, id);
-    if (!s) s = compare(v, what, "chunks without a vector", chunks.v, chunks.n, want.v, want.n, err);
+    if (!s)
+        s = compare(v, what, "chunks without a vector (run 'raft-index update')", chunks.v, chunks.n, want.v,
+                    want.n, err);
     rk_vindex *ix = NULL;
     uint64_t *held = NULL;
     size_t nheld = 0;

@@ -392,7 +392,7 @@ Test(search, verify_finds_a_missing_vector_and_a_stray_one) {
     cr_assert_eq(rk_kb_write(kb, tamper_vectors, &x, &e), RK_OK, "%s", e.msg);
     cr_assert_eq(rk_index_verify(kb, &report, &e), RK_OK, "%s", e.msg);
     char *text = json_dumps(report, 0);
-    cr_assert(strstr(text, "1 chunks without a vector (id 7)"), "%s", text);
+    cr_assert(strstr(text, "1 chunks without a vector (run 'raft-index update') (id 7)"), "%s", text);
     cr_assert(strstr(text, "1 ids that should not be there (id 7)"), "the FAISS index still has it: %s", text);
     cr_assert(strstr(text, "1 vectors of an embedder the KB does not record (id 7)"), "%s", text);
     free(text);
@@ -526,7 +526,9 @@ static void embeddings(const httpd_request *req, httpd_reply *rep, void *ctx) {
         json_array_append_new(data, json_pack("{sisO}", "index", (int)i, "embedding", v));
         json_decref(v);
     }
-    char *text = json_dumps(json_pack("{so}", "data", data), 0);
+    json_t *reply = json_pack("{so}", "data", data);
+    char *text = json_dumps(reply, 0);
+    json_decref(reply);
     rep->status = 200;
     rep->content_type = "application/json";
     rep->body = text;
