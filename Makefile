@@ -38,10 +38,13 @@ asan-test: deps build-asan/CMakeCache.txt
 	cmake --build build-asan -j $(JOBS)
 	$(SAN_ENV) ctest --test-dir build-asan --output-on-failure -j $(JOBS)
 
-# Throughput figures of issue 3's targets (about a minute; writes ~1 GB under $$TMPDIR).
+# Throughput figures of the issues' targets: ingest (about a minute; writes
+# ~1 GB under $$TMPDIR), then vector search and index loading (a few minutes
+# on 2 cores; ~2 GB of memory, ~1 GB under $$TMPDIR).
 bench: deps
 	$(MAKE) build
 	build/bench/bench-ingest
+	build/bench/bench-index
 
 demo: deps
 	$(MAKE) build

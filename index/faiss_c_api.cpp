@@ -110,8 +110,8 @@ int faiss_Index_remove_ids(FaissIndex *index, const FaissIDSelector *sel, size_t
 
 int faiss_IDSelectorBatch_new(FaissIDSelectorBatch **p_sel, size_t n, const idx_t *indices) {
     return guarded([&] {
-        *p_sel = reinterpret_cast<FaissIDSelectorBatch *>(static_cast<faiss::IDSelector *>(
-            new faiss::IDSelectorBatch(n, indices)));
+        *p_sel = reinterpret_cast<FaissIDSelectorBatch *>(
+            static_cast<faiss::IDSelector *>(new faiss::IDSelectorBatch(n, indices)));
     });
 }
 
@@ -121,7 +121,9 @@ int faiss_ParameterSpace_new(FaissParameterSpace **space) {
     return guarded([&] { *space = reinterpret_cast<FaissParameterSpace *>(new faiss::ParameterSpace()); });
 }
 
-void faiss_ParameterSpace_free(FaissParameterSpace *obj) { delete reinterpret_cast<faiss::ParameterSpace *>(obj); }
+void faiss_ParameterSpace_free(FaissParameterSpace *obj) {
+    delete reinterpret_cast<faiss::ParameterSpace *>(obj);
+}
 
 int faiss_ParameterSpace_set_index_parameter(const FaissParameterSpace *space, FaissIndex *index,
                                              const char *name, double value) {

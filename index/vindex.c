@@ -18,10 +18,13 @@
 #include <string.h>
 #include <sys/types.h>
 
+/* The min_train of a loaded index: worked out when asked (rk_vindex_min_train). */
+#define MIN_TRAIN_UNKNOWN SIZE_MAX
+
 struct rk_vindex {
     FaissIndex *index;
     char *factory;    /* as the caller gave it: for messages, and to load the index again */
-    size_t min_train; /* see rk_vindex_min_train */
+    size_t min_train; /* see rk_vindex_min_train, or MIN_TRAIN_UNKNOWN */
 };
 
 static rk_status faiss_fail(rk_error *err, rk_status code, const char *what) {
@@ -29,7 +32,9 @@ static rk_status faiss_fail(rk_error *err, rk_status code, const char *what) {
     return rk_fail(err, code, "%s: %s", what, msg ? msg : "FAISS failed");
 }
 
-static FaissMetricType faiss_metric(rk_metric m) { return m == RK_METRIC_IP ? METRIC_INNER_PRODUCT : METRIC_L2; }
+static FaissMetricType faiss_metric(rk_metric m) {
+    return m == RK_METRIC_IP ? METRIC_INNER_PRODUCT : METRIC_L2;
+}
 
 /* Builds the FAISS index of a factory string. Flat and graph indexes keep no
  * ids of their own, so they go inside an IDMap; IVF ones store ids in their
@@ -46,6 +51,19 @@ static rk_status make_index(const char *factory, int dim, FaissMetricType metric
 
 static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
 
+/* The centroids per sub-space of a product quantizer "<M>[x<bits>]" at p:
+ * 2^bits, bits = dflt unless given (4 for fast-scan "fs" ones). */
+static size_t subspace_centroids(const char *p, unsigned dflt) {
+    char *end;
+    strtoull(p, &end, 10);
+    unsigned long long bits = dflt;
+    if (*end == 'x')
+        bits = strtoull(end + 1, NULL, 10);
+    else if (!strncmp(end, "fs", 2))
+        bits = 4;
+    return bits < 32 ? (size_t)1 << bits : 0;
+}
+
 /* The training floor of a factory string's parts, as FAISS 1.7.3 enforces it
  * (Clustering::train needs as many vectors as centroids; PCAMatrix::train as
  * many as output dimensions); the unit tests hold these against FAISS. At
@@ -53,17 +71,12 @@ static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
 static size_t training_floor(const char *f) {
     size_t need = 1;
     for (const char *p = f; *p; p++) {
-        char *end;
-        if (!strncmp(p, "IVF", 3) && isdigit((unsigned char)p[3])) { /* nlist coarse centroids */
+        if (!strncmp(p, "IVF", 3) && isdigit((unsigned char)p[3])) { /* IVF<nlist> */
             need = max_size(need, strtoull(p + 3, NULL, 10));
-        } else if (!strncmp(p, "PQ", 2) && isdigit((unsigned char)p[2])) { /* also OPQ: 2^bits per sub-space */
-            strtoull(p + 2, &end, 10);
-            unsigned long long bits = *end == 'x' ? strtoull(end + 1, NULL, 10) : !strncmp(end, "fs", 2) ? 4 : 8;
-            if (bits < 32) need = max_size(need, (size_t)1 << bits);
+        } else if (!strncmp(p, "PQ", 2) && isdigit((unsigned char)p[2])) { /* PQ<M>x<bits>, also OPQ<M> */
+            need = max_size(need, subspace_centroids(p + 2, 8));
         } else if (!strncmp(p, "IMI", 3) && isdigit((unsigned char)p[3])) { /* IMI2x<bits> */
-            strtoull(p + 3, &end, 10);
-            unsigned long long bits = *end == 'x' ? strtoull(end + 1, NULL, 10) : 0;
-            if (bits < 32) need = max_size(need, (size_t)1 << bits);
+            need = max_size(need, subspace_centroids(p + 3, 0));
         } else if (!strncmp(p, "PCA", 3) || !strncmp(p, "ITQ", 3)) { /* PCA[W][R]<d>, ITQ<d> */
             const char *d = p + 3;
             while (*d == 'W' || *d == 'R')
@@ -75,7 +88,8 @@ static size_t training_floor(const char *f) {
 }
 
 /* Takes ownership of index; copies factory. */
-static rk_status wrap(FaissIndex *index, const char *factory, size_t min_train, rk_vindex **out, rk_error *err) {
+static rk_status wrap(FaissIndex *index, const char *factory, size_t min_train, rk_vindex **out,
+                      rk_error *err) {
     rk_vindex *ix = malloc(sizeof *ix);
     char *f = strdup(factory);
     if (!ix || !f) {
@@ -107,12 +121,25 @@ int rk_vindex_dim(const rk_vindex *ix) { return faiss_Index_d(ix->index); }
 uint64_t rk_vindex_size(const rk_vindex *ix) { return (uint64_t)faiss_Index_ntotal(ix->index); }
 int rk_vindex_is_trained(const rk_vindex *ix) { return faiss_Index_is_trained(ix->index); }
 const char *rk_vindex_factory(const rk_vindex *ix) { return ix->factory; }
-size_t rk_vindex_min_train(const rk_vindex *ix) { return ix->min_train; }
+
+size_t rk_vindex_min_train(const rk_vindex *ix) {
+    if (ix->min_train != MIN_TRAIN_UNKNOWN) return ix->min_train;
+    /* A loaded index is trained: whether its kind trains at all, only a
+     * fresh one tells, and index_factory takes a millisecond, too long to
+     * pay on every load. */
+    FaissIndex *fresh;
+    if (make_index(ix->factory, faiss_Index_d(ix->index), faiss_Index_metric_type(ix->index), &fresh, NULL))
+        return training_floor(ix->factory);
+    size_t min = faiss_Index_is_trained(fresh) ? 0 : training_floor(ix->factory);
+    faiss_Index_free(fresh);
+    return min;
+}
 
 rk_status rk_vindex_train(rk_vindex *ix, size_t n, const float *x, rk_error *err) {
-    if (n < ix->min_train)
+    size_t min = rk_vindex_min_train(ix);
+    if (n < min)
         return rk_fail(err, RK_EINVAL, "index %s needs at least %zu training vectors, got %zu", ix->factory,
-                       ix->min_train, n);
+                       min, n);
     if (faiss_Index_train(ix->index, (idx_t)n, x)) return faiss_fail(err, RK_EFAISS, "training the index");
     return RK_OK;
 }
@@ -134,7 +161,8 @@ rk_status rk_vindex_search(const rk_vindex *ix, size_t nq, const float *q, size_
 /* ---- search parameters ---- */
 
 /* One item "name=value" of params[0..len); RK_EINVAL when malformed. */
-static rk_status parse_param(const char *item, size_t len, char *name, size_t cap, double *value, rk_error *err) {
+static rk_status parse_param(const char *item, size_t len, char *name, size_t cap, double *value,
+                             rk_error *err) {
     const char *eq = memchr(item, '=', len), *a = item, *b = eq;
     if (!eq) return rk_fail(err, RK_EINVAL, "search parameter \"%.*s\": expected name=value", (int)len, item);
     while (a < b && isspace((unsigned char)*a))
@@ -158,7 +186,8 @@ static rk_status parse_param(const char *item, size_t len, char *name, size_t ca
             end++;
     }
     if (end == num || *end || !isfinite(v))
-        return rk_fail(err, RK_EINVAL, "search parameter \"%.*s\": the value is not a number", (int)len, item);
+        return rk_fail(err, RK_EINVAL, "search parameter \"%.*s\": the value is not a number", (int)len,
+                       item);
     *value = v;
     return RK_OK;
 }
@@ -180,7 +209,8 @@ rk_status rk_vindex_set_params(rk_vindex *ix, const char *params, rk_error *err)
                             msg ? msg : "FAISS failed");
             }
             p += len;
-            if (*p == ',' && !*++p) s = rk_fail(err, RK_EINVAL, "search parameters \"%s\" end in a comma", params);
+            if (*p == ',' && !*++p)
+                s = rk_fail(err, RK_EINVAL, "search parameters \"%s\" end in a comma", params);
         }
     }
     faiss_ParameterSpace_free(ps);
@@ -201,7 +231,8 @@ rk_status rk_vindex_remove(rk_vindex *ix, size_t n, const uint64_t *ids, size_t 
          * cannot remove at all (HNSW's graph has no deletion). */
         if (rc) {
             const char *msg = faiss_get_last_error();
-            return rk_fail(err, RK_EINVAL, "%s indexes cannot remove vectors; rebuild the index without them (%s)",
+            return rk_fail(err, RK_EINVAL,
+                           "%s indexes cannot remove vectors; rebuild the index without them (%s)",
                            ix->factory, msg ? msg : "FAISS failed");
         }
     }
@@ -334,16 +365,18 @@ rk_status rk_vindex_save(const rk_vindex *ix, rk_kb_txn *txn, const char *name, 
 }
 
 /* A FILE reading a blob's pieces where they lie in the map, one after
- * another: FAISS copies each byte once, as from a file, where joining the
- * pieces first would copy the whole index once more. */
+ * another. glibc passes a cookie stream's bytes through its buffer of a few
+ * KiB, which stays in cache; joining the pieces first would copy the whole
+ * index once more and hold it twice. (Unbuffered is far slower: glibc then
+ * reads a cookie stream a byte at a time.) */
 typedef struct blob_reader {
     rk_kb_txn *txn;
     const char *name;
-    uint32_t next;      /* the piece after the current one */
-    const char *at;     /* the unread bytes of the current piece */
+    uint32_t next;  /* the piece after the current one */
+    const char *at; /* the unread bytes of the current piece */
     size_t left;
-    int end;            /* no piece `next`: the blob is read */
-    rk_status status;   /* why a read failed */
+    int end;          /* no piece `next`: the blob is read */
+    rk_status status; /* why a read failed */
     rk_error err;
 } blob_reader;
 
@@ -393,16 +426,10 @@ rk_status rk_vindex_load(rk_kb_txn *txn, const char *name, const char *factory, 
         if (err) *err = r.err;
         return r.status;
     }
-    if (rc) return faiss_fail(err, RK_EFORMAT, "reading the index");
-    /* The blob holds a trained index; whether this kind trains at all, only
-     * a fresh one of the factory tells. */
-    FaissIndex *fresh;
-    if ((s = make_index(factory, faiss_Index_d(index), faiss_Index_metric_type(index), &fresh, err))) {
-        faiss_Index_free(index);
-        rk_fail_prefix(err, "index \"%s\"", name);
+    if (rc) {
+        s = faiss_fail(err, RK_EFORMAT, "reading the index");
+        rk_fail_prefix(err, "%s: index \"%s\"", rk_kb_txn_path(txn), name);
         return s;
     }
-    size_t min_train = faiss_Index_is_trained(fresh) ? 0 : training_floor(factory);
-    faiss_Index_free(fresh);
-    return wrap(index, factory, min_train, out, err);
+    return wrap(index, factory, MIN_TRAIN_UNKNOWN, out, err);
 }

@@ -83,11 +83,11 @@ rk_status rk_vindex_merge(rk_vindex *ix, rk_vindex *from, rk_error *err);
 /* Serializes the index into the KB blob `name` (replacing it) in txn and
  * sets *bytes to its serialized size. */
 rk_status rk_vindex_save(const rk_vindex *ix, rk_kb_txn *txn, const char *name, size_t *bytes, rk_error *err);
-/* Reads the index stored as blob `name`, created from `factory` (which the
+/* Reads the index stored as blob `name`, created from `factory`, which the
  * blob does not hold: pass the string rk_vindex_factory gave when it was
- * saved). RK_ENOTFOUND when there is no such blob; RK_EINVAL when factory is
- * NULL or not a FAISS factory string; RK_EFORMAT when FAISS cannot read the
- * blob. */
+ * saved (it is kept for messages and rk_vindex_min_train, not checked).
+ * RK_ENOTFOUND when there is no such blob; RK_EINVAL when factory is NULL;
+ * RK_EFORMAT when FAISS cannot read the blob. */
 rk_status rk_vindex_load(rk_kb_txn *txn, const char *name, const char *factory, rk_vindex **out,
                          rk_error *err);
 

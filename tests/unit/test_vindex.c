@@ -120,8 +120,6 @@ static void save_load_compare(size_t piece) {
     rk_vindex *none = NULL;
     cr_assert_eq(rk_vindex_load(t, "other", "Flat", &none, &e), RK_ENOTFOUND);
     cr_assert_eq(rk_vindex_load(t, "main", NULL, &none, &e), RK_EINVAL, "the blob holds no factory");
-    cr_assert_eq(rk_vindex_load(t, "main", "NoSuchIndex42", &none, &e), RK_EINVAL);
-    cr_assert(strstr(e.msg, "index \"main\": NoSuchIndex42: "), "%s", e.msg);
     cr_assert_null(none);
     rk_kb_read_end(t);
     rk_kb_close(kb);
@@ -141,6 +139,42 @@ static void save_load_compare(size_t piece) {
 
 Test(vindex, stored_in_the_kb_and_loaded_back_identical) { save_load_compare(0); }
 Test(vindex, stored_in_many_pieces_and_loaded_back_identical) { save_load_compare(4096); }
+
+typedef struct blob_in {
+    const void *data;
+    size_t n;
+} blob_in;
+static rk_status put_blob(rk_kb_txn *t, void *ctx, rk_error *err) {
+    blob_in *b = ctx;
+    return rk_kb_blob_put(t, RK_BLOB_FAISS, "main", b->data, b->n, err);
+}
+
+/* A blob FAISS cannot read, in one piece or several, or an empty one. */
+Test(vindex, a_blob_that_is_no_index_is_a_format_error) {
+    char *dir = tmpdir_new();
+    rk_kb *kb;
+    rk_error e = {0};
+    cr_assert_eq(rk_kb_open(dir, RK_KB_CREATE, 0, &kb, &e), RK_OK, "%s", e.msg);
+    char junk[300];
+    memset(junk, 'j', sizeof junk);
+    const blob_in blobs[] = {{junk, sizeof junk}, {junk, sizeof junk}, {junk, 0}};
+    const size_t pieces[] = {0, 64, 0};
+    for (int i = 0; i < 3; i++) {
+        rk_kb_set_blob_piece_size(pieces[i]);
+        cr_assert_eq(rk_kb_write(kb, put_blob, (void *)&blobs[i], &e), RK_OK, "%s", e.msg);
+        rk_kb_txn *t;
+        rk_vindex *ix = NULL;
+        cr_assert_eq(rk_kb_read_begin(kb, &t, &e), RK_OK);
+        cr_assert_eq(rk_vindex_load(t, "main", "Flat", &ix, &e), RK_EFORMAT, "blob %d", i);
+        cr_assert_null(ix);
+        cr_assert(strstr(e.msg, i < 2 ? "index \"main\": reading the index: " : "index \"main\" is empty"),
+                  "%s", e.msg);
+        rk_kb_read_end(t);
+    }
+    rk_kb_set_blob_piece_size(0);
+    rk_kb_close(kb);
+    tmpdir_free(dir);
+}
 
 Test(vindex, an_index_that_needs_training) {
     float *x = random_unit_vectors(N, 3);
@@ -205,12 +239,16 @@ static uint64_t *clustered_ids(size_t n) {
     return ids;
 }
 
-/* An index of factory over the first n vectors of x, trained on all CN. */
-static rk_vindex *build(const char *factory, rk_metric metric, const float *x, const uint64_t *ids, size_t n) {
+/* An index of factory over the first n vectors of x, trained on the first
+ * 1000, or 256 for OPQ, whose training costs ~1 ms a vector. */
+static rk_vindex *build(const char *factory, rk_metric metric, const float *x, const uint64_t *ids,
+                        size_t n) {
     rk_vindex *ix = NULL;
     rk_error e = {0};
     cr_assert_eq(rk_vindex_create(factory, CD, metric, &ix, &e), RK_OK, "%s: %s", factory, e.msg);
-    if (!rk_vindex_is_trained(ix)) cr_assert_eq(rk_vindex_train(ix, CN, x, &e), RK_OK, "%s: %s", factory, e.msg);
+    size_t ntrain = strstr(factory, "OPQ") ? 256 : 1000;
+    if (!rk_vindex_is_trained(ix))
+        cr_assert_eq(rk_vindex_train(ix, ntrain, x, &e), RK_OK, "%s: %s", factory, e.msg);
     cr_assert_eq(rk_vindex_add(ix, n, x, ids, &e), RK_OK, "%s: %s", factory, e.msg);
     return ix;
 }
@@ -235,7 +273,7 @@ static double recall(const results *got, const results *truth) {
 }
 
 Test(vindex, every_family_is_stored_and_loaded_back_answering_identically) {
-    const char *factories[] = {"Flat", "HNSW32", "IVF16,Flat", "IVF16,PQ8x4", "SQ8", "OPQ4,IVF16,PQ4x4"};
+    const char *factories[] = {"Flat", "HNSW32", "IVF16,Flat", "IVF16,PQ8x4np", "SQ8", "OPQ4,IVF16,PQ4x4np"};
     float *x = clustered(CN, 2), *q = clustered(CQ, 3);
     uint64_t *ids = clustered_ids(CN);
     static results a, b;
@@ -306,8 +344,10 @@ Test(vindex, search_parameters_are_checked) {
     cr_assert_eq(rk_vindex_set_params(ivf, "nprobe=32,efSearch=128", &e), RK_EINVAL);
     cr_assert(strstr(e.msg, "efSearch: not a parameter of this index (IVF64,Flat): "), "%s", e.msg);
     cr_assert(strstr(e.msg, "could not set parameter efSearch"), "FAISS's message: %s", e.msg);
-    const char *malformed[] = {"nprobe", "=4", " =4", "nprobe=", "nprobe=x", "nprobe=4x", "nprobe=inf",
-                               "nprobe=4,", "nprobe=4,,nprobe=2", ",nprobe=4"};
+    const char *malformed[] = {"nprobe",     "=4",        " =4",
+                               "nprobe=",    "nprobe=x",  "nprobe=4x",
+                               "nprobe=inf", "nprobe=4,", "nprobe=4,,nprobe=2",
+                               ",nprobe=4"};
     static results before, after;
     cr_assert_eq(rk_vindex_set_params(ivf, "nprobe=1", &e), RK_OK, "%s", e.msg);
     search_all(ivf, q, &before);
@@ -334,15 +374,19 @@ Test(vindex, search_parameters_are_checked) {
 }
 
 /* rk_vindex_min_train, held against FAISS itself: one vector fewer fails
- * inside FAISS, as many succeed. */
+ * inside FAISS, as many succeed. ("np": no polysemous training, which takes
+ * FAISS tens of seconds for 256 centroids whatever the number of vectors.) */
 Test(vindex, training_needs_what_faiss_needs) {
     const struct {
         const char *factory;
         size_t min;
     } cases[] = {
-        {"Flat", 0},          {"HNSW32", 0},           {"SQ8", 1},           {"IVF16,Flat", 16},
-        {"IVF16,PQ8", 256},   {"IVF16,PQ8x4", 16},     {"PQ4", 256},         {"PQ8x4fs", 16},
-        {"IMI2x5,Flat", 32},  {"OPQ4,IVF16,PQ4x4", 256}, {"PCA8,Flat", 8},   {"IVF40_HNSW8,SQ8", 40},
+        {"Flat", 0},          {"HNSW32", 0},
+        {"SQ8", 1},           {"IVF16,Flat", 16},
+        {"IVF16,PQ8np", 256}, {"IVF16,PQ8x4np", 16},
+        {"PQ4np", 256},       {"PQ8x4fs", 16},
+        {"IMI2x5,Flat", 32},  {"OPQ4,IVF16,PQ4x4np", 256},
+        {"PCA8,Flat", 8},     {"IVF40_HNSW8,SQ8", 40},
     };
     float *x = clustered(CN, 8);
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
@@ -355,7 +399,8 @@ Test(vindex, training_needs_what_faiss_needs) {
         if (min) {
             cr_assert_eq(rk_vindex_train(ix, min - 1, x, &e), RK_EINVAL, "%s", f);
             char want[128];
-            snprintf(want, sizeof want, "index %s needs at least %zu training vectors, got %zu", f, min, min - 1);
+            snprintf(want, sizeof want, "index %s needs at least %zu training vectors, got %zu", f, min,
+                     min - 1);
             cr_assert_str_eq(e.msg, want);
         }
         cr_assert_eq(rk_vindex_train(ix, min, x, &e), RK_OK, "%s: %s", f, e.msg);
@@ -378,14 +423,14 @@ static int holds(const uint64_t *ids, size_t n, int64_t id) {
 }
 
 Test(vindex, removed_vectors_are_gone_from_ids_and_results) {
-    const char *factories[] = {"Flat", "IVF16,Flat", "SQ8", "OPQ4,IVF16,PQ4x4"};
+    const char *factories[] = {"Flat", "IVF16,Flat", "SQ8", "PCA16,IVF16,PQ4x4np"};
     float *x = clustered(CN, 9), *q = clustered(CQ, 10);
     uint64_t *ids = clustered_ids(CN);
     enum { NR = 1000 };
     uint64_t gone[NR + 1];
     for (size_t i = 0; i < NR; i++)
-        gone[i] = ids[(i * 7919) % CN] ; /* scattered, no repeats: 7919 is prime to 5000 */
-    gone[NR] = 3;                         /* an id never added */
+        gone[i] = ids[(i * 7919) % CN]; /* scattered, no repeats: 7919 is prime to 5000 */
+    gone[NR] = 3;                       /* an id never added */
     static results r;
     for (size_t f = 0; f < sizeof factories / sizeof *factories; f++) {
         rk_vindex *ix = build(factories[f], RK_METRIC_IP, x, ids, CN);
@@ -403,7 +448,8 @@ Test(vindex, removed_vectors_are_gone_from_ids_and_results) {
         free(held);
         search_all(ix, x, &r); /* the removed vectors themselves as queries */
         for (size_t i = 0; i < CQ * K; i++)
-            cr_assert(!holds(gone, NR, r.id[i]), "%s returned removed id %lld", factories[f], (long long)r.id[i]);
+            cr_assert(!holds(gone, NR, r.id[i]), "%s returned removed id %lld", factories[f],
+                      (long long)r.id[i]);
         cr_assert_eq(rk_vindex_remove(ix, 0, NULL, NULL, &e), RK_OK, "removing nothing");
         rk_vindex_free(ix);
     }
@@ -471,7 +517,7 @@ static void merge_shards(const char *factory) {
 }
 
 Test(vindex, ivf_shards_merge_into_one_index) { merge_shards("IVF16,Flat"); }
-Test(vindex, ivf_shards_behind_a_transform_merge_into_one_index) { merge_shards("OPQ4,IVF16,PQ4x4"); }
+Test(vindex, ivf_shards_behind_a_transform_merge_into_one_index) { merge_shards("PCA16,IVF16,PQ4x4np"); }
 
 Test(vindex, only_ivf_indexes_trained_alike_merge) {
     float *x = clustered(CN, 13);
