@@ -330,8 +330,6 @@ const char *rk_embedder_id(const rk_embedder *e) { return e->id; }
 const json_t *rk_embedder_spec(const rk_embedder *e) { return e->spec; }
 const char *rk_embedder_describe(const rk_embedder *e) { return e->desc; }
 int rk_embedder_dim(const rk_embedder *e) { return e->dim; }
-size_t rk_embedder_batch(const rk_embedder *e) { return e->http ? rk_embed_http_batch(e->http) : 256; }
-int rk_embedder_same(const rk_embedder *a, const rk_embedder *b) { return !strcmp(a->id, b->id); }
 
 uint64_t rk_embedder_key(const rk_embedder *e) { return strtoull(e->id, NULL, 16); }
 

@@ -67,11 +67,6 @@ const json_t *rk_embedder_spec(const rk_embedder *e); /* {"name": "hash"|"http",
 /* The spec as a user reads it: "hash (dim 1024, k1 1.2, b 0.75)", "http URL (model M, dim D)". */
 const char *rk_embedder_describe(const rk_embedder *e);
 int rk_embedder_dim(const rk_embedder *e);
-/* Texts per rk_embedder_embed call that suit it (1 for nothing in particular). */
-size_t rk_embedder_batch(const rk_embedder *e);
-/* Whether two embedders make the same vectors (same spec). */
-int rk_embedder_same(const rk_embedder *a, const rk_embedder *b);
-
 /* Embeds n texts into out[n][dim]. Text without words gives the zero vector
  * (hash). Fails with RK_ENET (the server, after the retries), RK_EFORMAT (a
  * reply that is not an embeddings response or has another dimension),
