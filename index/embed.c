@@ -118,8 +118,6 @@ static rk_status make_idf(rk_embedder *e, uint64_t chunks, rk_error *err) {
     return RK_OK;
 }
 
-static rk_embedder *alloc_embedder(void) { return calloc(1, sizeof(rk_embedder)); }
-
 /* Sets e's id and description from its spec. */
 static rk_status finish(rk_embedder *e, rk_error *err) {
     char *text = json_dumps(e->spec, JSON_COMPACT | JSON_SORT_KEYS);
@@ -127,14 +125,13 @@ static rk_status finish(rk_embedder *e, rk_error *err) {
     snprintf(e->id, sizeof e->id, "%016" PRIx64, rk_hash64_of(text, strlen(text), SPEC_SEED));
     free(text);
     const char *name = json_string_value(json_object_get(e->spec, "name"));
-    int n = !strcmp(name, "hash")
-                ? asprintf(&e->desc, "hash (dim %d, k1 %g, b %g)", e->dim, e->k1, e->b)
-                : asprintf(&e->desc, "http %s (model %s, dim %d)",
-                           json_string_value(json_object_get(e->spec, "url")),
-                           json_string_value(json_object_get(e->spec, "model"))
-                               ? json_string_value(json_object_get(e->spec, "model"))
-                               : "none",
-                           e->dim);
+    int n = !strcmp(name, "hash") ? asprintf(&e->desc, "hash (dim %d, k1 %g, b %g)", e->dim, e->k1, e->b)
+                                  : asprintf(&e->desc, "http %s (model %s, dim %d)",
+                                             json_string_value(json_object_get(e->spec, "url")),
+                                             json_string_value(json_object_get(e->spec, "model"))
+                                                 ? json_string_value(json_object_get(e->spec, "model"))
+                                                 : "none",
+                                             e->dim);
     if (n < 0) {
         e->desc = NULL;
         return rk_fail(err, RK_ENOMEM, "out of memory");
@@ -145,8 +142,9 @@ static rk_status finish(rk_embedder *e, rk_error *err) {
 static rk_status hash_spec(rk_embedder *e, uint64_t chunks, rk_error *err) {
     char df[17];
     snprintf(df, sizeof df, "%016" PRIx64, rk_hash64_of(e->df, DF_BUCKETS * sizeof *e->df, SPEC_SEED));
-    e->spec = json_pack("{sssisfsfsisisIsfss}", "name", "hash", "dim", e->dim, "k1", e->k1, "b", e->b, "ngrams",
-                        2, "buckets", DF_BUCKETS, "chunks", (json_int_t)chunks, "avglen", e->avglen, "df", df);
+    e->spec =
+        json_pack("{sssisfsfsisisIsfss}", "name", "hash", "dim", e->dim, "k1", e->k1, "b", e->b, "ngrams", 2,
+                  "buckets", DF_BUCKETS, "chunks", (json_int_t)chunks, "avglen", e->avglen, "df", df);
     return e->spec ? RK_OK : rk_fail(err, RK_ENOMEM, "out of memory");
 }
 
@@ -203,7 +201,7 @@ rk_status rk_embedder_new(rk_kb_txn *txn, const rk_embed_opts *o, rk_embedder **
     const char *spec = o->spec ? o->spec : "hash";
     if (strcmp(spec, "hash") && !is_http(spec))
         return rk_fail(err, RK_EINVAL, "unknown embedder '%s' (expected hash or http:URL)", spec);
-    rk_embedder *e = alloc_embedder();
+    rk_embedder *e = calloc(1, sizeof *e);
     if (!e) return rk_fail(err, RK_ENOMEM, "out of memory");
     rk_status s;
     if (!is_http(spec)) {
@@ -264,8 +262,8 @@ static rk_status load_hash(rk_kb_txn *txn, rk_embedder *e, rk_error *err) {
     uint32_t nb = 0;
     if (n >= DF_HDR) memcpy(&nb, (const uint8_t *)data + 8, 4);
     if (n < DF_HDR || memcmp(data, DF_MAGIC, 8) || nb != DF_BUCKETS || n != DF_HDR + (size_t)nb * 4)
-        s = rk_fail(err, RK_EFORMAT, "%s: embedder %s: its table \"%s\" is damaged", rk_kb_txn_path(txn), e->id,
-                    name);
+        s = rk_fail(err, RK_EFORMAT, "%s: embedder %s: its table \"%s\" is damaged", rk_kb_txn_path(txn),
+                    e->id, name);
     else if (!(e->df = malloc((size_t)nb * 4)))
         s = rk_fail(err, RK_ENOMEM, "out of memory");
     else
@@ -278,7 +276,7 @@ rk_status rk_embedder_load(rk_kb_txn *txn, const char *id, const rk_embed_opts *
                            rk_error *err) {
     char key[64];
     meta_key(key, sizeof key, id);
-    rk_embedder *e = alloc_embedder();
+    rk_embedder *e = calloc(1, sizeof *e);
     if (!e) return rk_fail(err, RK_ENOMEM, "out of memory");
     snprintf(e->id, sizeof e->id, "%s", id); /* names its tables; finish() checks it against the spec */
     rk_status s = rk_kb_meta_get(txn, key, &e->spec, err);
@@ -297,8 +295,8 @@ rk_status rk_embedder_load(rk_kb_txn *txn, const char *id, const rk_embed_opts *
     }
     if (!s) s = finish(e, err);
     if (!s && strcmp(e->id, id))
-        s = rk_fail(err, RK_EFORMAT, "%s: meta \"%s\" holds the spec of embedder %s", rk_kb_txn_path(txn), key,
-                    e->id);
+        s = rk_fail(err, RK_EFORMAT, "%s: meta \"%s\" holds the spec of embedder %s", rk_kb_txn_path(txn),
+                    key, e->id);
     if (s) {
         rk_embedder_free(e);
         return s;
@@ -333,14 +331,15 @@ int rk_embedder_dim(const rk_embedder *e) { return e->dim; }
 
 uint64_t rk_embedder_key(const rk_embedder *e) { return strtoull(e->id, NULL, 16); }
 
-rk_status rk_embedder_embed(rk_embedder *e, size_t n, const char *const *texts, const size_t *lens, float *out,
-                            size_t *failed, rk_error *err) {
+rk_status rk_embedder_embed(rk_embedder *e, size_t n, const char *const *texts, const size_t *lens,
+                            float *out, size_t *failed, rk_error *err) {
     rk_status s = RK_OK;
     if (e->http) {
         size_t batch = rk_embed_http_batch(e->http);
         for (size_t at = 0; !s && at < n; at += batch) {
             size_t m = n - at < batch ? n - at : batch;
-            s = rk_embed_http_embed(e->http, m, texts + at, lens + at, e->dim, out + at * (size_t)e->dim, err);
+            s = rk_embed_http_embed(e->http, m, texts + at, lens + at, e->dim, out + at * (size_t)e->dim,
+                                    err);
             if (s && failed) *failed = at;
         }
         return s;

@@ -19,8 +19,8 @@ rk_status rk_embed_http_open(const char *url, const rk_embed_opts *o, int *dim, 
  * is checked: HTTP status 2xx, a JSON body with "data": [{"index": i,
  * "embedding": [...]}, ...] holding each index once (in any order), every
  * embedding of dim numbers. Errors start with the URL. */
-rk_status rk_embed_http_embed(rk_embed_http *h, size_t n, const char *const *texts, const size_t *lens, int dim,
-                              float *out, rk_error *err);
+rk_status rk_embed_http_embed(rk_embed_http *h, size_t n, const char *const *texts, const size_t *lens,
+                              int dim, float *out, rk_error *err);
 size_t rk_embed_http_batch(const rk_embed_http *h);
 void rk_embed_http_free(rk_embed_http *h); /* accepts NULL */
 

@@ -55,8 +55,8 @@ enum {
 static const char *const db_names[DB_COUNT] = {"meta",       "docs",       "doc_uri", "chunks",
                                                "chunk_hash", "vectors",    "faiss",   "embedder",
                                                "removed",    "chunk_refs", "doc_refs"};
-static const unsigned db_flags[DB_COUNT] = {0, MDB_INTEGERKEY, 0, MDB_INTEGERKEY, 0, 0,
-                                            0, 0,              MDB_INTEGERKEY, 0, 0};
+static const unsigned db_flags[DB_COUNT] = {
+    0, MDB_INTEGERKEY, 0, MDB_INTEGERKEY, 0, 0, 0, 0, MDB_INTEGERKEY, 0, 0};
 
 enum { DOC_HDR = 1 + 8 * 6 + 4 * 3, CHUNK_HDR = 1 + 8 + 4 + 4 + 8 + 8 + 4 + 4 + 4, RECORD_V1 = 1 };
 
@@ -871,8 +871,9 @@ rk_status rk_kb_vector_get(rk_kb_txn *t, uint64_t embedder, uint64_t id, float *
     return RK_OK;
 }
 
-rk_status rk_kb_vector_foreach(rk_kb_txn *t, rk_status (*fn)(uint64_t embedder, uint64_t id, size_t dim,
-                                                             void *ctx, rk_error *err),
+rk_status rk_kb_vector_foreach(rk_kb_txn *t,
+                               rk_status (*fn)(uint64_t embedder, uint64_t id, size_t dim, void *ctx,
+                                               rk_error *err),
                                void *ctx, rk_error *err) {
     MDB_cursor *c;
     int rc = mdb_cursor_open(t->txn, t->kb->dbi[DB_VECTORS], &c);

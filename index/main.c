@@ -178,7 +178,9 @@ static int parse(rk_cli *cli, int argc, char **argv, args *a) {
         case OPT_BATCH: e->batch = (size_t)rk_cli_long(cli, "--batch", optarg, 1, 100000); break;
         case OPT_RETRIES: e->retries = (int)rk_cli_long(cli, "--retries", optarg, 0, 100); break;
         case OPT_TIMEOUT: e->timeout_ms = 1000 * rk_cli_long(cli, "--timeout", optarg, 1, 86400); break;
-        case OPT_TRAIN: a->build.train_sample = (size_t)rk_cli_long(cli, "--train-sample", optarg, 1, 1L << 40); break;
+        case OPT_TRAIN:
+            a->build.train_sample = (size_t)rk_cli_long(cli, "--train-sample", optarg, 1, 1L << 40);
+            break;
         case OPT_REBUILD: a->build.rebuild = 1; break;
         case OPT_SHARD: {
             unsigned i, n;
@@ -212,19 +214,20 @@ static rk_kb *open_kb(const rk_cli *cli, const char *path, rk_kb_mode mode) {
 
 static void print_report(const rk_cli *cli, const char *verb, const char *name, const rk_build_report *r) {
     if (cli->json) {
-        json_t *j = json_pack("{sssssssIsIsIsIsIsIsI}", "index", name, "action", verb, "embedder", r->embedder,
-                              "embedded", (json_int_t)r->embedded, "reused", (json_int_t)r->reused, "added",
-                              (json_int_t)r->added, "removed", (json_int_t)r->removed, "vectors",
-                              (json_int_t)r->vectors, "trained_on", (json_int_t)r->trained_on, "bytes",
-                              (json_int_t)r->bytes);
+        json_t *j = json_pack("{sssssssIsIsIsIsIsIsI}", "index", name, "action", verb, "embedder",
+                              r->embedder, "embedded", (json_int_t)r->embedded, "reused",
+                              (json_int_t)r->reused, "added", (json_int_t)r->added, "removed",
+                              (json_int_t)r->removed, "vectors", (json_int_t)r->vectors, "trained_on",
+                              (json_int_t)r->trained_on, "bytes", (json_int_t)r->bytes);
         rk_json_print_line(stdout, j);
         json_decref(j);
     } else {
         rk_log_info("index \"%s\" %s: %llu vectors (%llu embedded now, %llu stored already; %llu added, %llu "
                     "removed), trained on %llu, %llu bytes; embedder %s",
                     name, verb, (unsigned long long)r->vectors, (unsigned long long)r->embedded,
-                    (unsigned long long)r->reused, (unsigned long long)r->added, (unsigned long long)r->removed,
-                    (unsigned long long)r->trained_on, (unsigned long long)r->bytes, r->embedder);
+                    (unsigned long long)r->reused, (unsigned long long)r->added,
+                    (unsigned long long)r->removed, (unsigned long long)r->trained_on,
+                    (unsigned long long)r->bytes, r->embedder);
     }
 }
 
@@ -307,7 +310,8 @@ static rk_status read_queries(const char *path, queries *q, rk_error *err) {
     FILE *f = fopen(path, "r");
     if (!f) return rk_fail(err, RK_EIO, "%s: cannot open: %s", path, strerror(errno));
     size_t len = strlen(path);
-    int jsonl = (len > 6 && !strcmp(path + len - 6, ".jsonl")) || (len > 5 && !strcmp(path + len - 5, ".json"));
+    int jsonl =
+        (len > 6 && !strcmp(path + len - 6, ".jsonl")) || (len > 5 && !strcmp(path + len - 5, ".json"));
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
@@ -327,9 +331,10 @@ static rk_status read_queries(const char *path, queries *q, rk_error *err) {
                 s = rk_fail(err, RK_EFORMAT, "%s:%zu: %s", path, lineno,
                             j ? "expected an object with a string \"query\"" : je.text);
             } else {
-                char *id = json_is_string(jid) ? strdup(json_string_value(jid))
-                           : json_is_integer(jid) ? (snprintf(num, sizeof num, "%lld", (long long)json_integer_value(jid)), strdup(num))
-                                                  : strdup(num);
+                /* The id: a string as it is, a number as written, else the line number. */
+                if (json_is_integer(jid))
+                    snprintf(num, sizeof num, "%lld", (long long)json_integer_value(jid));
+                char *id = strdup(json_is_string(jid) ? json_string_value(jid) : num);
                 if (add_query(q, id, strdup(text))) s = rk_fail(err, RK_ENOMEM, "out of memory");
             }
             json_decref(j);
@@ -355,10 +360,11 @@ static rk_status print_hit(const rk_cli *cli, rk_kb_txn *txn, const char *qid, s
     if (!s) s = rk_kb_doc_get(txn, c.doc_id, &d, err);
     if (s) return s;
     if (cli->json) {
-        json_t *j = json_pack("{sssIsfsIsIsssssIsIsssIss%}", "query", qid, "rank", (json_int_t)rank, "score",
-                              (double)h->score, "chunk_id", (json_int_t)c.id, "doc_id", (json_int_t)d.id, "uri",
-                              d.uri, "title", d.title, "start", (json_int_t)c.start, "end", (json_int_t)c.end,
-                              "section", c.section, "page", (json_int_t)c.page, "text", c.text, c.text_len);
+        json_t *j =
+            json_pack("{sssIsfsIsIsssssIsIsssIss%}", "query", qid, "rank", (json_int_t)rank, "score",
+                      (double)h->score, "chunk_id", (json_int_t)c.id, "doc_id", (json_int_t)d.id, "uri",
+                      d.uri, "title", d.title, "start", (json_int_t)c.start, "end", (json_int_t)c.end,
+                      "section", c.section, "page", (json_int_t)c.page, "text", c.text, c.text_len);
         if (!j)
             return rk_fail(err, RK_EFORMAT, "chunk %llu: text is not valid UTF-8", (unsigned long long)c.id);
         rk_json_print_line(stdout, j);
@@ -378,8 +384,8 @@ static rk_status print_hit(const rk_cli *cli, rk_kb_txn *txn, const char *qid, s
 
 /* Opens the searcher of index name, warning when it is stale. A --param
  * the index does not have is a usage error. */
-static rk_status open_searcher(const rk_cli *cli, rk_kb *kb, const args *a, const char *name, rk_searcher **sr,
-                               rk_error *err) {
+static rk_status open_searcher(const rk_cli *cli, rk_kb *kb, const args *a, const char *name,
+                               rk_searcher **sr, rk_error *err) {
     rk_status s = rk_searcher_open(kb, name, &a->build.embed, sr, err);
     if (!s && a->param && rk_searcher_set_params(*sr, a->param, err))
         rk_cli_usage(cli, "--param (index \"%s\"): %s", name, err->msg);
@@ -442,7 +448,8 @@ static int cmd_query(rk_cli *cli, int argc, char **argv) {
     args a;
     int first = parse(cli, argc, argv, &a);
     if (a.fuse && a.name_set) rk_cli_usage(cli, "--fuse and --name exclude each other");
-    if ((first >= argc) == !a.queries) rk_cli_usage(cli, "give the query as TEXT or --queries FILE (one of them)");
+    if ((first >= argc) == !a.queries)
+        rk_cli_usage(cli, "give the query as TEXT or --queries FILE (one of them)");
     queries q = {0};
     rk_error err = {0};
     rk_status s = RK_OK;
@@ -503,7 +510,7 @@ static int cmd_verify(rk_cli *cli, int argc, char **argv) {
 
 typedef struct qrel {
     char *query;
-    int docs;          /* relevant holds doc ids (from uris), else chunk ids */
+    int docs;           /* relevant holds doc ids (from uris), else chunk ids */
     uint64_t *relevant; /* UINT64_MAX for a uri the KB does not hold */
     size_t nrel;
 } qrel;
@@ -539,16 +546,20 @@ static rk_status read_qrels(const char *path, rk_kb_txn *txn, qrel **out, size_t
             v = nv;
         }
         qrel *q = &v[count++];
-        *q = (qrel){.query = strdup(query), .docs = json_is_string(json_array_get(rel, 0)),
-                    .relevant = malloc(json_array_size(rel) * sizeof *q->relevant), .nrel = json_array_size(rel)};
+        *q = (qrel){.query = strdup(query),
+                    .docs = json_is_string(json_array_get(rel, 0)),
+                    .relevant = malloc(json_array_size(rel) * sizeof *q->relevant),
+                    .nrel = json_array_size(rel)};
         if (!q->query || !q->relevant) s = rk_fail(err, RK_ENOMEM, "out of memory");
         size_t i;
         json_t *r;
         json_array_foreach(rel, i, r) {
             if (s) break;
             if (q->docs ? !json_is_string(r) : !json_is_integer(r) || json_integer_value(r) < 1) {
-                s = rk_fail(err, RK_EFORMAT, "%s:%zu: \"relevant\" item %zu: expected all chunk ids (positive "
-                            "integers) or all doc uris (strings)", path, lineno, i + 1);
+                s = rk_fail(err, RK_EFORMAT,
+                            "%s:%zu: \"relevant\" item %zu: expected all chunk ids (positive "
+                            "integers) or all doc uris (strings)",
+                            path, lineno, i + 1);
                 break;
             }
             q->relevant[i] = UINT64_MAX;
@@ -611,7 +622,9 @@ static rk_status list_index(const char *key, json_t *spec, void *ctx, rk_error *
     return json_array_append(all, spec) ? rk_fail(err, RK_ENOMEM, "out of memory") : RK_OK;
 }
 
-static int is_exact(const char *factory) { return !strcmp(factory, "Flat") || !strcmp(factory, "IDMap,Flat"); }
+static int is_exact(const char *factory) {
+    return !strcmp(factory, "Flat") || !strcmp(factory, "IDMap,Flat");
+}
 
 static int cmd_eval(rk_cli *cli, int argc, char **argv) {
     args a;
@@ -637,27 +650,34 @@ static int cmd_eval(rk_cli *cli, int argc, char **argv) {
         while (a.name_set && hit && ((hit > a.name && hit[-1] != ',') || (hit[len] && hit[len] != ',')))
             hit = strstr(hit + 1, name);
         if (!hit || s) continue;
-        ix[n++] = (eval_index){name, json_string_value(json_object_get(spec, "factory")),
+        ix[n++] = (eval_index){name,
+                               json_string_value(json_object_get(spec, "factory")),
                                json_string_value(json_object_get(spec, "embedder")),
-                               !json_object_get(spec, "shard"), NULL, NULL};
+                               !json_object_get(spec, "shard"),
+                               NULL,
+                               NULL};
     }
-    if (!s && n == 0) s = rk_fail(&err, RK_ESTATE, "%s: no index to measure%s", a.kb, a.name_set ? " by that name" : "; run 'raft-index build' first");
+    if (!s && n == 0)
+        s = rk_fail(&err, RK_ESTATE, "%s: no index to measure%s", a.kb,
+                    a.name_set ? " by that name" : "; run 'raft-index build' first");
     for (size_t k = 0; !s && k < n; k++) {
         ix[k].hits = malloc(nq * EVAL_DEPTH * sizeof *ix[k].hits);
         ix[k].counts = malloc(nq * sizeof *ix[k].counts);
-        s = ix[k].hits && ix[k].counts ? eval_search(cli, kb, &a, ix[k].name, q, nq, ix[k].hits, ix[k].counts, &err)
-                                       : rk_fail(&err, RK_ENOMEM, "out of memory");
+        s = ix[k].hits && ix[k].counts
+                ? eval_search(cli, kb, &a, ix[k].name, q, nq, ix[k].hits, ix[k].counts, &err)
+                : rk_fail(&err, RK_ENOMEM, "out of memory");
     }
     if (!s && !cli->json)
-        printf("%-16s %-22s %7s %6s %6s %6s %6s %7s %s\n", "index", "factory", "queries", "R@1", "R@5", "R@10",
-               "R@100", "MRR@10", "R@10 vs exact");
+        printf("%-16s %-22s %7s %6s %6s %6s %6s %7s %s\n", "index", "factory", "queries", "R@1", "R@5",
+               "R@10", "R@100", "MRR@10", "R@10 vs exact");
     uint64_t ranked[EVAL_DEPTH];
     for (size_t k = 0; !s && k < n; k++) {
         double recall[RK_RECALL_AT] = {0}, mrr = 0, vs = 0, r[RK_RECALL_AT], rr;
         /* The first whole exact index of the same embedder, if any (not itself). */
         const eval_index *exact = NULL;
         for (size_t x = 0; x < n && !exact && !is_exact(ix[k].factory); x++)
-            if (is_exact(ix[x].factory) && ix[x].whole && !strcmp(ix[x].embedder, ix[k].embedder)) exact = &ix[x];
+            if (is_exact(ix[x].factory) && ix[x].whole && !strcmp(ix[x].embedder, ix[k].embedder))
+                exact = &ix[x];
         for (size_t j = 0; j < nq; j++) {
             const rk_hit *h = ix[k].hits + j * EVAL_DEPTH;
             size_t m = q[j].docs ? doc_ranking(txn, h, ix[k].counts[j], ranked) : ix[k].counts[j];
@@ -682,17 +702,17 @@ static int cmd_eval(rk_cli *cli, int argc, char **argv) {
         mrr /= (double)nq;
         vs /= (double)nq;
         if (cli->json) {
-            json_t *j = json_pack("{sssssIsfsfsfsfsf}", "index", ix[k].name, "factory", ix[k].factory, "queries",
-                                  (json_int_t)nq, "recall@1", recall[0], "recall@5", recall[1], "recall@10", recall[2],
-                                  "recall@100", recall[3], "mrr@10", mrr);
+            json_t *j = json_pack("{sssssIsfsfsfsfsf}", "index", ix[k].name, "factory", ix[k].factory,
+                                  "queries", (json_int_t)nq, "recall@1", recall[0], "recall@5", recall[1],
+                                  "recall@10", recall[2], "recall@100", recall[3], "mrr@10", mrr);
             json_object_set_new(j, "recall@10_vs_exact", exact ? json_real(vs) : json_null());
             rk_json_print_line(stdout, j);
             json_decref(j);
         } else {
             char vsbuf[32] = "-";
             if (exact) snprintf(vsbuf, sizeof vsbuf, "%.3f (%s)", vs, exact->name);
-            printf("%-16s %-22s %7zu %6.3f %6.3f %6.3f %6.3f %7.3f %s\n", ix[k].name, ix[k].factory, nq, recall[0],
-                   recall[1], recall[2], recall[3], mrr, vsbuf);
+            printf("%-16s %-22s %7zu %6.3f %6.3f %6.3f %6.3f %7.3f %s\n", ix[k].name, ix[k].factory, nq,
+                   recall[0], recall[1], recall[2], recall[3], mrr, vsbuf);
         }
     }
     rk_kb_read_end(txn);
@@ -774,7 +794,8 @@ static int cmd_stats(rk_cli *cli, int argc, char **argv) {
 int main(int argc, char **argv) {
     rk_cli cli;
     rk_cli_init(&cli, "raft-index", HELP);
-    if (argc < 2) rk_cli_usage(&cli, "missing subcommand (build, update, merge, query, verify, eval or stats)");
+    if (argc < 2)
+        rk_cli_usage(&cli, "missing subcommand (build, update, merge, query, verify, eval or stats)");
     const char *sub = argv[1];
     if (!strcmp(sub, "-h") || !strcmp(sub, "--help")) rk_cli_common(&cli, 'h', NULL);
     if (!strcmp(sub, "--version")) rk_cli_common(&cli, RK_OPT_VERSION, NULL);
@@ -782,9 +803,9 @@ int main(int argc, char **argv) {
         const char *name, *prog;
         int (*fn)(rk_cli *, int, char **);
     } cmds[] = {{"build", "raft-index build", cmd_build},    {"update", "raft-index update", cmd_update},
-                {"merge", "raft-index merge", cmd_merge},
-                {"query", "raft-index query", cmd_query},    {"verify", "raft-index verify", cmd_verify},
-                {"eval", "raft-index eval", cmd_eval},       {"stats", "raft-index stats", cmd_stats}};
+                {"merge", "raft-index merge", cmd_merge},    {"query", "raft-index query", cmd_query},
+                {"verify", "raft-index verify", cmd_verify}, {"eval", "raft-index eval", cmd_eval},
+                {"stats", "raft-index stats", cmd_stats}};
     for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
         if (strcmp(sub, cmds[i].name)) continue;
         cli.prog = cmds[i].prog;

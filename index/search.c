@@ -81,8 +81,8 @@ static rk_status write_group(rk_kb_txn *txn, void *vctx, rk_error *err) {
     group *g = vctx;
     rk_status s = g->save ? rk_embedder_save(g->e, txn, err) : RK_OK;
     for (size_t i = 0; !s && i < g->n; i++)
-        s = rk_kb_vector_put(txn, rk_embedder_key(g->e), g->ids[i], g->vec + i * (size_t)rk_embedder_dim(g->e),
-                             (size_t)rk_embedder_dim(g->e), err);
+        s = rk_kb_vector_put(txn, rk_embedder_key(g->e), g->ids[i],
+                             g->vec + i * (size_t)rk_embedder_dim(g->e), (size_t)rk_embedder_dim(g->e), err);
     return s;
 }
 
@@ -290,8 +290,9 @@ static rk_status build_txn(rk_kb_txn *txn, void *vctx, rk_error *err) {
         size_t need = ix ? rk_vindex_min_train(ix) : 0;
         if (!s && kept < need)
             s = rk_fail(err, RK_EINVAL,
-                        "index %s needs at least %zu training vectors, but the KB has %zu chunks%s", b->factory,
-                        need, kept, o->train_sample && o->train_sample < need ? " (and --train-sample is lower)" : "");
+                        "index %s needs at least %zu training vectors, but the KB has %zu chunks%s",
+                        b->factory, need, kept,
+                        o->train_sample && o->train_sample < need ? " (and --train-sample is lower)" : "");
         if (!s) s = rk_vindex_train(ix, kept, x, err);
         b->rep->trained_on = kept;
         free(t);
@@ -299,9 +300,11 @@ static rk_status build_txn(rk_kb_txn *txn, void *vctx, rk_error *err) {
     if (!s) s = add_vectors(txn, ix, key, b->sc.shard.v, b->sc.shard.n, &b->rep->added, err);
     size_t bytes = 0;
     if (!s) s = rk_vindex_save(ix, txn, b->name, &bytes, err);
-    json_t *extra = json_pack("{sIsI}", "train_sample", (json_int_t)b->rep->trained_on, "seed", (json_int_t)o->seed);
-    if (!s) s = put_spec(txn, b->name, b->factory, o->metric, b->e, ix, bytes, b->generation, b->sc.last, o->shard,
-                         o->nshards, extra, err);
+    json_t *extra =
+        json_pack("{sIsI}", "train_sample", (json_int_t)b->rep->trained_on, "seed", (json_int_t)o->seed);
+    if (!s)
+        s = put_spec(txn, b->name, b->factory, o->metric, b->e, ix, bytes, b->generation, b->sc.last,
+                     o->shard, o->nshards, extra, err);
     json_decref(extra);
     if (!s && b->replaced) s = drop_if_unused(txn, b->replaced, err);
     if (!s) {
@@ -354,20 +357,21 @@ static rk_status prepare(rk_kb *kb, build *b, rk_error *err) {
     s = rk_kb_meta_get(txn, key, &old, err);
     if (s == RK_ENOTFOUND) s = RK_OK;
     if (!s && !o->rebuild) s = rk_kb_meta_foreach(txn, "embedder:", match_embedder, &f, err);
-    if (!s) s = f.id[0] ? rk_embedder_load(txn, f.id, &o->embed, &b->e, err)
-                         : rk_embedder_new(txn, &o->embed, &b->e, err);
+    if (!s)
+        s = f.id[0] ? rk_embedder_load(txn, f.id, &o->embed, &b->e, err)
+                    : rk_embedder_new(txn, &o->embed, &b->e, err);
     if (!s && old) {
         const char *factory = json_string_value(json_object_get(old, "factory"));
         const char *metric = json_string_value(json_object_get(old, "metric"));
         const char *emb = json_string_value(json_object_get(old, "embedder"));
-        int same = factory && !strcmp(factory, b->factory) && metric && !strcmp(metric, metric_name(o->metric)) &&
-                   emb && !strcmp(emb, rk_embedder_id(b->e));
+        int same = factory && !strcmp(factory, b->factory) && metric &&
+                   !strcmp(metric, metric_name(o->metric)) && emb && !strcmp(emb, rk_embedder_id(b->e));
         if (!same && !o->rebuild)
             s = rk_fail(err, RK_ESTATE,
                         "%s: index \"%s\" was built as %s (%s) with embedder %s; this build asks for %s (%s) "
                         "with %s; pass --rebuild to replace it",
-                        rk_kb_path(kb), b->name, factory ? factory : "?", metric ? metric : "?", emb ? emb : "?",
-                        b->factory, metric_name(o->metric), rk_embedder_id(b->e));
+                        rk_kb_path(kb), b->name, factory ? factory : "?", metric ? metric : "?",
+                        emb ? emb : "?", b->factory, metric_name(o->metric), rk_embedder_id(b->e));
         if (!s && emb && strcmp(emb, rk_embedder_id(b->e)) && !(b->replaced = strdup(emb)))
             s = rk_fail(err, RK_ENOMEM, "out of memory");
     }
@@ -384,7 +388,10 @@ static rk_status prepare(rk_kb *kb, build *b, rk_error *err) {
 }
 
 rk_status rk_index_build(rk_kb *kb, const rk_build_opts *o, rk_build_report *rep, rk_error *err) {
-    build b = {.o = o, .name = o->name ? o->name : "default", .factory = o->factory ? o->factory : "Flat", .rep = rep};
+    build b = {.o = o,
+               .name = o->name ? o->name : "default",
+               .factory = o->factory ? o->factory : "Flat",
+               .rep = rep};
     *rep = (rk_build_report){0};
     if (strlen(b.name) == 0 || strlen(b.name) > 200)
         return rk_fail(err, RK_EINVAL, "index name must have 1 to 200 bytes");
@@ -433,13 +440,14 @@ static rk_status note_removed(uint64_t id, uint64_t generation, void *vctx, rk_e
 static rk_status update_txn(rk_kb_txn *txn, void *vctx, rk_error *err) {
     update *u = vctx;
     const char *factory = json_string_value(json_object_get(u->spec, "factory"));
-    rk_metric metric = strcmp(json_string_value(json_object_get(u->spec, "metric")), "l2") ? RK_METRIC_IP
-                                                                                            : RK_METRIC_L2;
+    rk_metric metric =
+        strcmp(json_string_value(json_object_get(u->spec, "metric")), "l2") ? RK_METRIC_IP : RK_METRIC_L2;
     rk_vindex *ix = NULL;
     size_t removed = 0, bytes = 0;
     rk_status s = rk_vindex_load(txn, u->name, factory, &ix, err);
     if (!s && u->gone.n) s = rk_vindex_remove(ix, u->gone.n, u->gone.v, &removed, err);
-    if (!s) s = add_vectors(txn, ix, rk_embedder_key(u->e), u->sc.shard.v, u->sc.shard.n, &u->rep->added, err);
+    if (!s)
+        s = add_vectors(txn, ix, rk_embedder_key(u->e), u->sc.shard.v, u->sc.shard.n, &u->rep->added, err);
     if (!s) s = rk_vindex_save(ix, txn, u->name, &bytes, err);
     json_t *shard = json_object_get(u->spec, "shard");
     json_t *extra = json_pack("{sOsO}", "train_sample", json_object_get(u->spec, "train_sample"), "seed",
@@ -528,8 +536,8 @@ typedef struct merge {
 } merge;
 
 /* The fields every shard of one index shares: then they trained alike. */
-static const char *const SHARED[] = {"factory", "metric", "dim", "embedder", "kb_generation", "last_chunk",
-                                     "train_sample", "seed", NULL};
+static const char *const SHARED[] = {"factory",    "metric",       "dim",  "embedder", "kb_generation",
+                                     "last_chunk", "train_sample", "seed", NULL};
 
 static rk_status merge_txn(rk_kb_txn *txn, void *vctx, rk_error *err) {
     merge *m = vctx;
@@ -588,11 +596,13 @@ rk_status rk_index_merge(rk_kb *kb, const char *name, int nshards, rk_build_repo
             s = rk_fail(err, RK_ESTATE, "%s: no shard \"%s.%d\"; build it with --name %s --shard %d/%d",
                         rk_kb_path(kb), name, i, name, i, nshards);
         json_t *sh = json_object_get(spec, "shard");
-        if (!s && (json_integer_value(json_array_get(sh, 0)) != i || json_integer_value(json_array_get(sh, 1)) != nshards))
-            s = rk_fail(err, RK_ESTATE, "%s: index \"%s.%d\" is not shard %d of %d", rk_kb_path(kb), name, i, i,
-                        nshards);
+        if (!s && (json_integer_value(json_array_get(sh, 0)) != i ||
+                   json_integer_value(json_array_get(sh, 1)) != nshards))
+            s = rk_fail(err, RK_ESTATE, "%s: index \"%s.%d\" is not shard %d of %d", rk_kb_path(kb), name, i,
+                        i, nshards);
         for (const char *const *f = SHARED; !s && *f; f++)
-            if (i > 1 && !json_equal(json_object_get(spec, *f), json_object_get(json_array_get(m.specs, 0), *f)))
+            if (i > 1 &&
+                !json_equal(json_object_get(spec, *f), json_object_get(json_array_get(m.specs, 0), *f)))
                 s = rk_fail(err, RK_ESTATE,
                             "%s: shards \"%s.1\" and \"%s.%d\" differ in %s: they were built from different "
                             "KB states or settings; build them again",
@@ -615,7 +625,8 @@ typedef struct verify {
     ids orphans, strays; /* vectors without a chunk; vectors of an unrecorded embedder */
 } verify;
 
-static rk_status problem(verify *v, rk_error *err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static rk_status problem(verify *v, rk_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static rk_status problem(verify *v, rk_error *err, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
@@ -659,7 +670,8 @@ static rk_status check_vector(uint64_t embedder, uint64_t id, size_t dim, void *
     if (!e) return ids_push(&v->strays, id, err);
     if ((json_int_t)dim != json_integer_value(json_object_get(e, "dim")))
         return problem(v, err, "vector of chunk %llu for embedder %s has %zu numbers, the embedder %lld",
-                       (unsigned long long)id, hex, dim, (long long)json_integer_value(json_object_get(e, "dim")));
+                       (unsigned long long)id, hex, dim,
+                       (long long)json_integer_value(json_object_get(e, "dim")));
     return json_array_append_new(json_object_get(e, "vectors"), json_integer((json_int_t)id))
                ? rk_fail(err, RK_ENOMEM, "out of memory")
                : RK_OK;
@@ -804,8 +816,8 @@ rk_status rk_searcher_open(rk_kb *kb, const char *name, const rk_embed_opts *o, 
     if (!s) {
         sr->stale = (uint64_t)json_integer_value(json_object_get(spec, "kb_generation")) != gen;
         if (rk_vindex_dim(sr->ix) != rk_embedder_dim(sr->e))
-            s = rk_fail(err, RK_EFORMAT, "%s: index \"%s\" has dimension %d but its embedder %d", rk_kb_path(kb),
-                        name, rk_vindex_dim(sr->ix), rk_embedder_dim(sr->e));
+            s = rk_fail(err, RK_EFORMAT, "%s: index \"%s\" has dimension %d but its embedder %d",
+                        rk_kb_path(kb), name, rk_vindex_dim(sr->ix), rk_embedder_dim(sr->e));
     }
     json_decref(spec);
     rk_kb_read_end(txn);

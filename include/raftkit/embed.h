@@ -72,6 +72,6 @@ int rk_embedder_dim(const rk_embedder *e);
  * reply that is not an embeddings response or has another dimension),
  * RK_ENOMEM; *failed (may be NULL) then gets the index of the first text of
  * the request that failed. */
-rk_status rk_embedder_embed(rk_embedder *e, size_t n, const char *const *texts, const size_t *lens, float *out,
-                            size_t *failed, rk_error *err);
+rk_status rk_embedder_embed(rk_embedder *e, size_t n, const char *const *texts, const size_t *lens,
+                            float *out, size_t *failed, rk_error *err);
 #endif

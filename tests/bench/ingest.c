@@ -26,7 +26,6 @@
 
 #include "bench.h"
 
-
 static const char *const WORDS[] = {
     "tide",    "harbour", "turbine", "current", "station", "gauge",  "island", "ferry",   "storm",
     "season",  "measure", "record",  "north",   "water",   "energy", "survey", "channel", "research",
@@ -276,8 +275,9 @@ int main(int argc, char **argv) {
            rmd.mb / rmd.seconds);
     result rhtml = ingest(html, kb, 1);
     double xml_s = libxml2_alone(html, files);
-    printf("html,     1 thread: %.1f MB in %.2f s = %.1f MB/s; libxml2's parser alone: %.1f MB/s (%.2f of it)\n",
-           rhtml.mb, rhtml.seconds, rhtml.mb / rhtml.seconds, rhtml.mb / xml_s, xml_s / rhtml.seconds);
+    printf(
+        "html,     1 thread: %.1f MB in %.2f s = %.1f MB/s; libxml2's parser alone: %.1f MB/s (%.2f of it)\n",
+        rhtml.mb, rhtml.seconds, rhtml.mb / rhtml.seconds, rhtml.mb / xml_s, xml_s / rhtml.seconds);
     result r1 = ingest(all, kb, 1);
     printf("all,      1 thread: %.1f MB in %.2f s = %.1f MB/s, %llu chunks\n", r1.mb, r1.seconds,
            r1.mb / r1.seconds, (unsigned long long)r1.chunks);

@@ -76,8 +76,9 @@ Test(text, words_are_lowercased_runs_of_letters_and_digits) {
 /* Counting takes a fast path over ASCII runs; it must agree with walking
  * the words one by one, wherever the non-ASCII pieces fall. */
 Test(text, count_words_agrees_with_next_word) {
-    static const char *const pieces[] = {"a", "Z", "9", " ", ".", "-", "'", "\n", "\xc3\xa9", "\xcc\x81",
-                                         "\xe4\xb8\xad", "\xe2\x80\x94", "word", "x1"};
+    static const char *const pieces[] = {
+        "a",    "Z", "9", " ", ".", "-", "'", "\n", "\xc3\xa9", "\xcc\x81", "\xe4\xb8\xad", "\xe2\x80\x94",
+        "word", "x1"};
     uint64_t rng = 7;
     for (int round = 0; round < 2000; round++) {
         char t[256];
