@@ -1,4 +1,5 @@
-/* chunk.h — splitting one part of a normalized document into chunks.
+/* chunk.h — splitting one part of a normalized document into chunks, and
+ * text into sentences.
  *
  * Three chunkers, as users of LangChain and LlamaIndex know them:
  *  - RK_CHUNKER_RECURSIVE (the default; LangChain's
@@ -98,6 +99,12 @@ int rk_chunk_unit_parse(const char *name);
  * RK_ENOMEM. */
 rk_status rk_chunk_text(const char *text, size_t n, const rk_chunk_opts *o, rk_span **spans, size_t *count,
                         rk_error *err);
+
+/* The sentences of text[0..n) (valid UTF-8, NUL-terminated) as the
+ * sentence chunker finds them (rules above; a blank line ends one too), each
+ * span trimmed of whitespace, into *spans (the caller frees) and *count.
+ * Used by the offline question generator. RK_ENOMEM. */
+rk_status rk_text_sentences(const char *text, size_t n, rk_span **spans, size_t *count, rk_error *err);
 
 /* The size of text[0..n) in unit u. */
 size_t rk_chunk_units(const char *text, size_t n, rk_chunk_unit u);

@@ -1,4 +1,4 @@
-/* Unit tests for ingest/chunk.c: each chunker against chunks worked out by
+/* Unit tests for core/chunk.c: each chunker against chunks worked out by
  * hand, and the invariants of every chunking on generated texts, checked
  * against grapheme boundaries computed here from utf8proc alone. */
 #include <criterion/criterion.h>
@@ -255,6 +255,34 @@ Test(chunk, a_line_break_is_no_sentence_end_but_a_blank_line_is) {
     expect_chunks("Alpha beta\nGamma delta. Epsilon.", o, CHUNKS("Alpha beta\nGamma delta.", "Epsilon."));
     o.kind = RK_CHUNKER_RECURSIVE; /* which cuts at the line first */
     expect_chunks("Alpha beta\nGamma delta. Epsilon.", o, CHUNKS("Alpha beta", "Gamma delta. Epsilon."));
+}
+
+/* Asserts that rk_text_sentences splits t into exactly `want`. */
+static void expect_split(const char *t, const char *const *want) {
+    rk_span *s = NULL;
+    size_t n = 0, k = 0;
+    rk_error e = {0};
+    cr_assert_eq(rk_text_sentences(t, strlen(t), &s, &n, &e), RK_OK, "%s", e.msg);
+    for (; want[k]; k++) {
+        cr_assert_lt(k, n, "%s: only %zu sentences", t, n);
+        cr_assert_eq(s[k].end - s[k].start, strlen(want[k]), "%s: sentence %zu is [%.*s]", t, k,
+                     (int)(s[k].end - s[k].start), t + s[k].start);
+        cr_assert(!memcmp(t + s[k].start, want[k], strlen(want[k])), "%s: sentence %zu", t, k);
+    }
+    cr_assert_eq(n, k, "%s: %zu sentences, want %zu", t, n, k);
+    free(s);
+}
+
+Test(chunk, text_splits_into_the_sentences_the_sentence_chunker_finds) {
+    expect_split("  Dr. Smith met J. R. Tolkien at 3.14 p.m. today.  The weather was fine, e.g. the sun "
+                 "shone.\n\nHeading\n\nThen they left",
+                 CHUNKS("Dr. Smith met J. R. Tolkien at 3.14 p.m. today.",
+                        "The weather was fine, e.g. the sun shone.", "Heading", "Then they left"));
+    expect_split("He asked \"Why?!\" Nobody knew.", CHUNKS("He asked \"Why?!\"", "Nobody knew."));
+    expect_split("今天天气很好。我们去公园吧！", CHUNKS("今天天气很好。", "我们去公园吧！"));
+    expect_split("First line\nsecond line.", CHUNKS("First line\nsecond line."));
+    expect_split(" \n\n ", (const char *const[]){NULL});
+    expect_split("", (const char *const[]){NULL});
 }
 
 Test(chunk, sentence_chunks_pack_whole_sentences_and_overlap_by_whole_sentences) {

@@ -1,4 +1,5 @@
-/* chunk.c — the recursive, sentence and fixed-window chunkers of chunk.h.
+/* chunk.c — the recursive, sentence and fixed-window chunkers of chunk.h,
+ * and its sentence splitter.
  *
  * One pass per kind of boundary marks the byte offsets of the text (grapheme
  * cluster boundaries, words, sentence ends and starts) in an array of flags;
@@ -582,6 +583,29 @@ rk_status rk_chunk_text(const char *t, size_t n, const rk_chunk_opts *o, rk_span
     if (failed) {
         free(c.out.v);
         return rk_fail(err, RK_ENOMEM, "out of memory chunking %zu bytes", n);
+    }
+    *out = c.out.v;
+    *count = c.out.n;
+    return RK_OK;
+}
+
+rk_status rk_text_sentences(const char *t, size_t n, rk_span **out, size_t *count, rk_error *err) {
+    ctx c = {.t = t, .n = n, .f = calloc(n + 1, 1)};
+    if (!c.f) return rk_fail(err, RK_ENOMEM, "out of memory splitting %zu bytes into sentences", n);
+    mark_graphemes(&c);
+    mark_sentences(&c);
+    int failed = 0;
+    size_t a = skip_ws(&c, 0, n);
+    for (size_t i = a; a < n && !failed; i++) {
+        if (i < n && !(c.f[i] & F_SEND)) continue;
+        size_t b = trim_back(&c, a, i);
+        if (b > a) failed = push(&c.out, a, b);
+        a = skip_ws(&c, i, n); /* the next sentence (n after the last) */
+    }
+    free(c.f);
+    if (failed) {
+        free(c.out.v);
+        return rk_fail(err, RK_ENOMEM, "out of memory splitting %zu bytes into sentences", n);
     }
     *out = c.out.v;
     *count = c.out.n;
