@@ -50,13 +50,14 @@ enum {
     DB_REMOVED,
     DB_CHUNK_REFS,
     DB_DOC_REFS,
+    DB_GENCACHE,
     DB_COUNT
 };
 static const char *const db_names[DB_COUNT] = {"meta",       "docs",       "doc_uri", "chunks",
                                                "chunk_hash", "vectors",    "faiss",   "embedder",
-                                               "removed",    "chunk_refs", "doc_refs"};
+                                               "removed",    "chunk_refs", "doc_refs", "gencache"};
 static const unsigned db_flags[DB_COUNT] = {
-    0, MDB_INTEGERKEY, 0, MDB_INTEGERKEY, 0, 0, 0, 0, MDB_INTEGERKEY, 0, 0};
+    0, MDB_INTEGERKEY, 0, MDB_INTEGERKEY, 0, 0, 0, 0, MDB_INTEGERKEY, 0, 0, 0};
 
 enum { DOC_HDR = 1 + 8 * 6 + 4 * 3, CHUNK_HDR = 1 + 8 + 4 + 4 + 8 + 8 + 4 + 4 + 4, RECORD_V1 = 1 };
 
@@ -68,6 +69,7 @@ struct rk_kb {
     MDB_dbi dbi[DB_COUNT];
     char *path;
     int readonly;
+    int no_gencache; /* read-only, and the KB has no gencache db yet */
 };
 
 struct rk_kb_txn {
@@ -234,6 +236,12 @@ static rk_status open_dbs(rk_kb *kb, rk_kb_mode mode, rk_error *err) {
     }
     for (int i = 0; i < DB_COUNT; i++) {
         rc = mdb_dbi_open(txn, db_names[i], db_flags[i] | (kb->readonly ? 0 : MDB_CREATE), &kb->dbi[i]);
+        /* The generation cache came after schema 2: a KB opened read-only
+         * before anything wrote one simply has no cached replies. */
+        if (rc == MDB_NOTFOUND && i == DB_GENCACHE) {
+            kb->no_gencache = 1;
+            rc = 0;
+        }
         if (rc) goto dbfail;
     }
     if ((rc = mdb_txn_commit(txn))) return rk_fail(err, RK_EDB, "%s: %s", kb->path, mdb_strerror(rc));
@@ -994,6 +1002,31 @@ rk_status rk_kb_blob_get(rk_kb_txn *t, rk_kb_blobs b, const char *name, const vo
     }
     *data = *owned = buf;
     *n = total;
+    return RK_OK;
+}
+
+/* ---- generation cache ---- */
+
+rk_status rk_kb_cache_put(rk_kb_txn *t, rk_hash128 key, const void *data, size_t n, rk_error *err) {
+    uint8_t kb[16];
+    put_u64(kb, key.hi);
+    put_u64(kb + 8, key.lo);
+    MDB_val k = {16, kb}, v = {n, (void *)data};
+    int rc = mdb_put(t->txn, t->kb->dbi[DB_GENCACHE], &k, &v, 0);
+    return rc ? db_fail(t, rc, err, "gencache") : RK_OK;
+}
+
+rk_status rk_kb_cache_get(rk_kb_txn *t, rk_hash128 key, const void **data, size_t *n, rk_error *err) {
+    if (t->kb->no_gencache) return rk_fail(err, RK_ENOTFOUND, "%s: nothing cached", t->kb->path);
+    uint8_t kb[16];
+    put_u64(kb, key.hi);
+    put_u64(kb + 8, key.lo);
+    MDB_val k = {16, kb}, v;
+    int rc = mdb_get(t->txn, t->kb->dbi[DB_GENCACHE], &k, &v);
+    if (rc == MDB_NOTFOUND) return rk_fail(err, RK_ENOTFOUND, "%s: not cached", t->kb->path);
+    if (rc) return db_fail(t, rc, err, "gencache");
+    *data = v.mv_data;
+    *n = v.mv_size;
     return RK_OK;
 }
 

@@ -190,6 +190,15 @@ rk_status rk_kb_blob_piece(rk_kb_txn *txn, rk_kb_blobs db, const char *name, uin
                            size_t *n, rk_error *err);
 rk_status rk_kb_blob_delete(rk_kb_txn *txn, rk_kb_blobs db, const char *name, rk_error *err);
 
+/* ---- generation cache: 128-bit request hash -> reply bytes ----
+ * The replies of remote generators (gen.h), so that a re-run sends nothing
+ * for work already done. */
+
+rk_status rk_kb_cache_put(rk_kb_txn *txn, rk_hash128 key, const void *data, size_t n, rk_error *err);
+/* *data points into the map: valid until the transaction ends. RK_ENOTFOUND
+ * when nothing is cached under key. */
+rk_status rk_kb_cache_get(rk_kb_txn *txn, rk_hash128 key, const void **data, size_t *n, rk_error *err);
+
 /* ---- sizes ---- */
 
 typedef struct rk_kb_stats {

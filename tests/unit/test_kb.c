@@ -520,3 +520,30 @@ Test(kb, a_holder_deleted_first_leaves_the_owner_alone) {
     rk_kb_close(kb);
     free(p);
 }
+
+static rk_status put_cached(rk_kb_txn *t, void *ctx, rk_error *err) {
+    (void)ctx;
+    rk_status s = rk_kb_cache_put(t, rk_hash128_of("request one", 11), "reply one", 9, err);
+    return s ? s : rk_kb_cache_put(t, rk_hash128_of("request two", 11), "", 0, err);
+}
+
+Test(kb, cached_replies_survive_reopen_by_their_request_hash) {
+    char *path = kb_path();
+    rk_kb *kb = open_kb(path, RK_KB_CREATE, 0);
+    rk_error e = {0};
+    cr_assert_eq(rk_kb_write(kb, put_cached, NULL, &e), RK_OK, "%s", e.msg);
+    rk_kb_close(kb);
+    kb = open_kb(path, RK_KB_READONLY, 0);
+    rk_kb_txn *t;
+    cr_assert_eq(rk_kb_read_begin(kb, &t, &e), RK_OK, "%s", e.msg);
+    const void *data;
+    size_t n;
+    cr_assert_eq(rk_kb_cache_get(t, rk_hash128_of("request one", 11), &data, &n, &e), RK_OK, "%s", e.msg);
+    cr_assert(n == 9 && !memcmp(data, "reply one", 9));
+    cr_assert_eq(rk_kb_cache_get(t, rk_hash128_of("request two", 11), &data, &n, &e), RK_OK, "%s", e.msg);
+    cr_assert_eq(n, 0, "an empty reply is cached too");
+    cr_assert_eq(rk_kb_cache_get(t, rk_hash128_of("request 3", 9), &data, &n, &e), RK_ENOTFOUND);
+    rk_kb_read_end(t);
+    rk_kb_close(kb);
+    free(path);
+}
