@@ -40,11 +40,13 @@ asan-test: deps build-asan/CMakeCache.txt
 
 # Throughput figures of the issues' targets: ingest (about a minute; writes
 # ~1 GB under $$TMPDIR), then vector search and index loading (a few minutes
-# on 2 cores; ~2 GB of memory, ~1 GB under $$TMPDIR).
+# on 2 cores; ~2 GB of memory, ~1 GB under $$TMPDIR), then raft-assemble on
+# a generated KB of 100,000 chunks (a minute or two).
 bench: deps
 	$(MAKE) build
 	build/bench/bench-ingest
 	build/bench/bench-index
+	build/bench/bench-assemble
 
 demo: deps
 	$(MAKE) build

@@ -26,8 +26,9 @@ static const char *find(const char *h, size_t hn, const char *needle, size_t nn)
 }
 
 char *rk_cot_write(const char *question, const char *quote, size_t qlen, const char *answer) {
-    const char *fmt = "##Reason: The question is \"%s\". The document that answers it says " RK_COT_BEGIN_QUOTE
-                      " %.*s " RK_COT_END_QUOTE " so the answer is %s.\n" RK_COT_ANSWER " %s";
+    const char *fmt =
+        "##Reason: The question is \"%s\". The document that answers it says " RK_COT_BEGIN_QUOTE
+        " %.*s " RK_COT_END_QUOTE " so the answer is %s.\n" RK_COT_ANSWER " %s";
     int n = snprintf(NULL, 0, fmt, question, (int)qlen, quote, answer, answer);
     char *s = n < 0 ? NULL : malloc((size_t)n + 1);
     if (s) snprintf(s, (size_t)n + 1, fmt, question, (int)qlen, quote, answer, answer);
@@ -36,7 +37,8 @@ char *rk_cot_write(const char *question, const char *quote, size_t qlen, const c
 
 int rk_cot_answer(const char *cot, size_t n, size_t *start, size_t *len) {
     const char *last = NULL;
-    for (const char *p = cot; (p = find(p, n - (size_t)(p - cot), RK_COT_ANSWER, ANSWER_LEN)); p += ANSWER_LEN)
+    for (const char *p = cot; (p = find(p, n - (size_t)(p - cot), RK_COT_ANSWER, ANSWER_LEN));
+         p += ANSWER_LEN)
         last = p;
     size_t a = last ? (size_t)(last - cot) + ANSWER_LEN : 0, b = n;
     trim(cot, &a, &b);

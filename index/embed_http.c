@@ -21,12 +21,11 @@
 #include <string.h>
 
 #include "raftkit/http.h"
+#include "raftkit/openai.h"
 
 #define DEFAULT_BATCH 64
 #define DEFAULT_RETRIES 5
 #define DEFAULT_TIMEOUT_MS 60000L
-#define AUTH_PREFIX "Authorization: Bearer "
-#define EXCERPT_BYTES 200
 
 struct rk_embed_http {
     char *url;     /* the endpoint, ".../embeddings" */
@@ -37,54 +36,6 @@ struct rk_embed_http {
     int retries;
     long timeout_ms;
 };
-
-static int ends_with(const char *s, size_t n, const char *tail) {
-    size_t t = strlen(tail);
-    return n >= t && memcmp(s + n - t, tail, t) == 0;
-}
-
-/* "http://h:8080/" -> "http://h:8080/v1/embeddings", "http://h/v1" -> "http://h/v1/embeddings". */
-static char *endpoint(const char *url) {
-    size_t n = strlen(url);
-    if (ends_with(url, n, "/embeddings")) return strdup(url);
-    while (n && url[n - 1] == '/')
-        n--;
-    const char *tail = ends_with(url, n, "/v1") ? "/embeddings" : "/v1/embeddings";
-    char *s = malloc(n + strlen(tail) + 1);
-    if (s) snprintf(s, n + strlen(tail) + 1, "%.*s%s", (int)n, url, tail);
-    return s;
-}
-
-/* Replaces every occurrence of the key in msg by "***" (fewer stars for a
- * shorter key, so the message never grows), in case a server echoed the
- * Authorization header into its error text. */
-static void scrub_key(const rk_embed_http *h, rk_error *err) {
-    if (!h->auth || !err) return;
-    const char *key = h->auth + strlen(AUTH_PREFIX);
-    size_t k = strlen(key), stars = k < 3 ? k : 3;
-    for (char *p = err->msg; (p = strstr(p, key)); p += stars) { /* past the stars: a key of '*' ends */
-        memset(p, '*', stars);
-        memmove(p + stars, p + k, strlen(p + k) + 1);
-    }
-}
-
-/* The start of what a failing server said, on one line: OpenAI and llama.cpp
- * send {"error": {"message": ...}}, Ollama {"error": "..."}, vLLM
- * {"message": ...}; anything else is shown raw. */
-static void excerpt(const char *body, size_t len, char *buf, size_t cap) {
-    json_t *j = json_loadb(body, len, 0, NULL), *e = json_object_get(j, "error");
-    const char *m = json_string_value(json_is_object(e) ? json_object_get(e, "message") : e);
-    if (!m) m = json_string_value(json_object_get(j, "message"));
-    if (!m) m = json_string_value(json_object_get(j, "detail"));
-    if (m) body = m, len = strlen(m);
-    size_t n = len < EXCERPT_BYTES ? len : EXCERPT_BYTES;
-    while (n < len && n && ((unsigned char)body[n] & 0xC0) == 0x80)
-        n--; /* never cut a UTF-8 sequence */
-    snprintf(buf, cap, "%.*s%s", (int)n, body, n < len ? "..." : "");
-    for (char *p = buf; *p; p++)
-        if ((unsigned char)*p < 0x20 || *p == 0x7F) *p = ' ';
-    json_decref(j);
-}
 
 /* {"model": M, "input": [texts], "encoding_format": "float"} as compact text; the caller frees. */
 static rk_status make_body(const rk_embed_http *h, size_t n, const char *const *texts, const size_t *lens,
@@ -151,7 +102,7 @@ static rk_status check_reply(const rk_embed_http *h, const json_t *reply, size_t
 /* One request for n texts: checks the reply and, when out is set, fills out[n][*dim]. */
 static rk_status run(rk_embed_http *h, size_t n, const char *const *texts, const size_t *lens, int *dim,
                      float *out, rk_error *err) {
-    char *body = NULL, said[EXCERPT_BYTES + 8] = "";
+    char *body = NULL, said[RK_OPENAI_EXCERPT + 8] = "";
     json_t *reply = NULL, **by = NULL;
     rk_http_response r = {0};
     rk_status st = make_body(h, n, texts, lens, &body, err);
@@ -164,7 +115,7 @@ static rk_status run(rk_embed_http *h, size_t n, const char *const *texts, const
         st = rk_http_request(h->url, &o, &r, err);
     }
     if (!st && (r.status < 200 || r.status > 299)) {
-        excerpt(r.body, r.len, said, sizeof said);
+        rk_openai_explanation(r.body, r.len, said, sizeof said);
         st = rk_fail(err, RK_ENET, "%s: HTTP %ld (%d attempt%s)%s%s", h->url, r.status, r.attempts,
                      r.attempts == 1 ? "" : "s", said[0] ? ": " : "", said);
     }
@@ -182,7 +133,7 @@ static rk_status run(rk_embed_http *h, size_t n, const char *const *texts, const
     json_decref(reply);
     rk_http_response_free(&r);
     free(body);
-    if (st) scrub_key(h, err);
+    if (st) rk_openai_scrub(h->auth, err);
     return st;
 }
 
@@ -194,18 +145,13 @@ rk_status rk_embed_http_open(const char *url, const rk_embed_opts *o, int *dim, 
     if (!rk_http_is_url(url))
         return rk_fail(err, RK_EINVAL, "%s: not an http:// or https:// URL", url ? url : "(null)");
     if (*dim < 0) return rk_fail(err, RK_EINVAL, "%s: dimension %d", url, *dim);
-    const char *key = o->api_key_env ? getenv(o->api_key_env) : NULL;
-    if (o->api_key_env && (!key || !*key))
-        return rk_fail(err, RK_EINVAL, "--api-key-env %s: the variable is %s", o->api_key_env,
-                       key ? "empty" : "not set");
+    char *auth;
+    rk_status st = rk_openai_auth(o->api_key_env, &auth, err);
+    if (st) return st;
     rk_embed_http *h = calloc(1, sizeof *h);
-    if (!h) return rk_fail(err, RK_ENOMEM, "%s: out of memory", url);
-    h->url = endpoint(url);
-    if (key) {
-        size_t n = strlen(AUTH_PREFIX) + strlen(key) + 1;
-        if ((h->auth = malloc(n))) snprintf(h->auth, n, "%s%s", AUTH_PREFIX, key);
-    }
-    if (!h->url || (key && !h->auth)) {
+    if (h) h->auth = auth;
+    if (!h || !(h->url = rk_openai_url(url, "/embeddings"))) {
+        if (!h) free(auth);
         rk_embed_http_free(h);
         return rk_fail(err, RK_ENOMEM, "%s: out of memory", url);
     }
@@ -222,8 +168,7 @@ rk_status rk_embed_http_open(const char *url, const rk_embed_opts *o, int *dim, 
     if (*dim == 0) { /* the server's dimension, from one probe */
         static const char *const probe[] = {"raftkit"};
         static const size_t probe_len[] = {7};
-        rk_status st = run(h, 1, probe, probe_len, dim, NULL, err);
-        if (st) {
+        if ((st = run(h, 1, probe, probe_len, dim, NULL, err))) {
             rk_embed_http_free(h);
             return st;
         }

@@ -53,8 +53,8 @@ enum {
     DB_GENCACHE,
     DB_COUNT
 };
-static const char *const db_names[DB_COUNT] = {"meta",       "docs",       "doc_uri", "chunks",
-                                               "chunk_hash", "vectors",    "faiss",   "embedder",
+static const char *const db_names[DB_COUNT] = {"meta",       "docs",       "doc_uri",  "chunks",
+                                               "chunk_hash", "vectors",    "faiss",    "embedder",
                                                "removed",    "chunk_refs", "doc_refs", "gencache"};
 static const unsigned db_flags[DB_COUNT] = {
     0, MDB_INTEGERKEY, 0, MDB_INTEGERKEY, 0, 0, 0, 0, MDB_INTEGERKEY, 0, 0, 0};

@@ -21,10 +21,10 @@ typedef enum rk_answer_kind {
 } rk_answer_kind;
 
 typedef struct rk_qa {
-    char *question;                    /* one line, ends with '?' */
-    char *answer;                      /* text[ans_start, ans_end): verbatim from the chunk */
-    size_t ans_start, ans_end;         /* byte span of the answer in the chunk */
-    size_t sent_start, sent_end;       /* byte span of the sentence holding it */
+    char *question;              /* one line, ends with '?' */
+    char *answer;                /* text[ans_start, ans_end): verbatim from the chunk */
+    size_t ans_start, ans_end;   /* byte span of the answer in the chunk */
+    size_t sent_start, sent_end; /* byte span of the sentence holding it */
     rk_answer_kind kind;
 } rk_qa;
 

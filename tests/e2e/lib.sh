@@ -1,6 +1,6 @@
 # Shared helpers for the end-to-end tests; each test_*.sh sources this file.
 #
-# Environment: RK_BIN (folder holding raft-ingest and raft-index) and RK_SRC
+# Environment: RK_BIN (folder holding the raft-* executables) and RK_SRC
 # (repository root). Sourcing it makes a temp dir $tmp (removed on exit), cds
 # into it, and defines:
 #
@@ -19,13 +19,14 @@
 # A failed check prints "FAIL: DESC" with what was expected and what came
 # out, and the test goes on to the next check; `finish` makes it exit 1.
 
-: "${RK_BIN:?RK_BIN must name the folder with raft-ingest and raft-index}"
+: "${RK_BIN:?RK_BIN must name the folder with the raft-* executables}"
 : "${RK_SRC:?RK_SRC must name the repository root}"
 RK_BIN=$(cd "$RK_BIN" && pwd)
 RK_SRC=$(cd "$RK_SRC" && pwd)
 ingest="$RK_BIN/raft-ingest"
 index="$RK_BIN/raft-index"
-for exe in "$ingest" "$index"; do
+assemble="$RK_BIN/raft-assemble"
+for exe in "$ingest" "$index" "$assemble"; do
     [ -x "$exe" ] || { echo "setup: $exe is missing or not executable" >&2; exit 1; }
 done
 

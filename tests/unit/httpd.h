@@ -36,6 +36,7 @@
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <jansson.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -94,6 +95,25 @@ static inline void httpd_text(httpd_reply *rep, int status, const char *content_
     rep->content_type = content_type;
     rep->body = body;
     rep->body_len = strlen(body);
+}
+
+/* Replies v (taken: the reply owns it) as compact JSON. */
+static inline void httpd_json(httpd_reply *rep, int status, json_t *v) {
+    rep->status = status;
+    rep->content_type = "application/json";
+    rep->body = json_dumps(v, JSON_COMPACT);
+    rep->body_len = strlen(rep->body);
+    rep->free_body = 1;
+    json_decref(v);
+}
+
+/* Replies an OpenAI chat completion whose message content is content (any
+ * JSON value, taken), as /v1/chat/completions answers. */
+static inline void httpd_chat(httpd_reply *rep, json_t *content) {
+    httpd_json(rep, 200,
+               json_pack("{s:s, s:s, s:[{s:i, s:{s:s, s:o}, s:s}]}", "id", "chatcmpl-1", "object",
+                         "chat.completion", "choices", "index", 0, "message", "role", "assistant", "content",
+                         content, "finish_reason", "stop"));
 }
 
 /* The value of header name (case-insensitive) copied into buf; NULL when absent. */

@@ -57,15 +57,6 @@ static void add_header(httpd_reply *rep, const char *line) {
     snprintf(rep->headers + n, sizeof rep->headers - n, "%s\r\n", line);
 }
 
-static void reply_json(httpd_reply *rep, int status, json_t *v) {
-    rep->status = status;
-    rep->content_type = "application/json";
-    rep->body = json_dumps(v, JSON_COMPACT);
-    rep->body_len = strlen(rep->body);
-    rep->free_body = 1;
-    json_decref(v);
-}
-
 static void handler(const httpd_request *req, httpd_reply *rep, void *ud) {
     srv *s = ud;
     s->hits++;
@@ -107,7 +98,7 @@ static void handler(const httpd_request *req, httpd_reply *rep, void *ud) {
         json_array_append_new(data, json_pack("{s:s, s:I, s:o}", "object", "embedding", "index",
                                               (json_int_t)index, "embedding", emb));
     }
-    reply_json(rep, 200, json_pack("{s:s, s:o, s:s}", "object", "list", "data", data, "model", "m"));
+    httpd_json(rep, 200, json_pack("{s:s, s:o, s:s}", "object", "list", "data", data, "model", "m"));
 }
 
 static long now_ms(void) {
