@@ -71,9 +71,7 @@ typedef struct item {
     uint32_t oracle;  /* index into chunks */
     uint32_t ordinal; /* the question's number among its chunk's (or the --qa line) */
     char *question, *answer, *cot, *rejected;
-    int kind; /* rk_answer_kind, -1 when not known */
-    /* the offline generator's quote, for answers written after the context */
-    size_t quote_start, quote_end;
+    int kind;      /* rk_answer_kind, -1 when not known */
     uint32_t *ctx; /* context chunk indices, shuffled */
     uint32_t nctx;
     int oracle_in;
@@ -358,6 +356,11 @@ static rk_status push_item(run *r, uint32_t oracle, uint32_t ordinal, char *ques
     return RK_OK;
 }
 
+static int by_u32(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
 /* The chunks to ask about: all, or a seeded sample of max_chunks, in id order. */
 static rk_status chunks_to_ask(run *r, uint32_t **out, size_t *n, rk_error *err) {
     keyed *k = malloc((r->nchunks ? r->nchunks : 1) * sizeof *k);
@@ -376,12 +379,7 @@ static rk_status chunks_to_ask(run *r, uint32_t **out, size_t *n, rk_error *err)
     for (size_t i = 0; i < m; i++)
         c[i] = k[i].i;
     free(k);
-    for (size_t i = 1; i < m; i++) /* back to id order (chunk indices are in id order) */
-        for (size_t j = i; j > 0 && c[j - 1] > c[j]; j--) {
-            uint32_t t = c[j];
-            c[j] = c[j - 1];
-            c[j - 1] = t;
-        }
+    qsort(c, m, sizeof *c, by_u32); /* back to id order: chunk indices are in id order */
     *out = c;
     *n = m;
     return RK_OK;
@@ -411,8 +409,6 @@ static rk_status offline_questions(run *r, const uint32_t *ask, size_t nask, rk_
             size_t before = r->nitems;
             s = push_item(r, ask[i], (uint32_t)j, question, answer, NULL, (int)q->kind, err);
             if (!s && r->nitems > before) {
-                r->items[before].quote_start = q->sent_start;
-                r->items[before].quote_end = q->sent_end;
                 r->items[before].cot =
                     rk_cot_write(q->question, t + q->sent_start, q->sent_end - q->sent_start, q->answer);
                 if (!r->items[before].cot) s = rk_fail(err, RK_ENOMEM, "out of memory");
@@ -464,19 +460,13 @@ static rk_status remote_questions(run *r, const rk_prompts *p, const uint32_t *a
 
 /* ---- --qa: the team's own questions ---- */
 
-/* How many of the words of a occur in t (case-insensitive). */
-static size_t shared_words(const char *a, const char *t, size_t tn) {
+/* How many of the words of a (of three letters or more) occur in t,
+ * ignoring case. */
+static size_t shared_words(const char *a, const char *t) {
     size_t pos = 0, start, hits = 0, n = strlen(a);
-    char w[64], lw[64];
-    while (rk_text_next_word(a, n, &pos, &start, w, sizeof w)) {
-        if (strlen(w) < 3) continue;
-        size_t k = 0;
-        for (; w[k] && k + 1 < sizeof lw; k++)
-            lw[k] = (char)(w[k] >= 'A' && w[k] <= 'Z' ? w[k] - 'A' + 'a' : w[k]);
-        lw[k] = 0;
-        (void)tn;
-        hits += strcasestr(t, lw) != NULL;
-    }
+    char w[64];
+    while (rk_text_next_word(a, n, &pos, &start, w, sizeof w))
+        hits += strlen(w) >= 3 && strcasestr(t, w);
     return hits;
 }
 
@@ -489,8 +479,7 @@ static uint32_t best_chunk_of_doc(const run *r, uint32_t d, const char *question
         if (r->chunks[c].doc != d) continue;
         const char *t = text_of(r, (uint32_t)c);
         if (strstr(t, answer)) return (uint32_t)c;
-        size_t score =
-            shared_words(question, t, r->chunks[c].n) + shared_words(answer, t, r->chunks[c].n) + 1;
+        size_t score = shared_words(question, t) + shared_words(answer, t) + 1;
         if (score > best_score) {
             best_score = score;
             best = (uint32_t)c;
@@ -515,9 +504,7 @@ static void quote_for(const char *t, size_t n, const char *question, const char 
     for (size_t i = 0; i < ns; i++) {
         char *s = strndup(t + sp[i].start, sp[i].end - sp[i].start);
         if (!s) break;
-        size_t score = strstr(s, answer)
-                           ? SIZE_MAX
-                           : shared_words(question, s, strlen(s)) + shared_words(answer, s, strlen(s));
+        size_t score = strstr(s, answer) ? SIZE_MAX : shared_words(question, s) + shared_words(answer, s);
         free(s);
         if (score > best_score) {
             best_score = score;
@@ -607,14 +594,12 @@ static rk_status qa_questions(run *r, rk_error *err) {
             size_t before = r->nitems;
             s = push_item(r, oracle, lineno, strdup(question), strdup(answer), cot ? strdup(cot) : NULL, -1,
                           err);
-            if (!s && r->nitems > before && !cot) {
-                item *it = &r->items[before];
-                quote_for(text_of(r, oracle), r->chunks[oracle].n, question, answer, &it->quote_start,
-                          &it->quote_end);
-                /* the remote generator answers later; offline, the line's answer with the quote */
-                if (r->o->generator == RK_GENERATOR_OFFLINE &&
-                    !(it->cot = rk_cot_write(question, text_of(r, oracle) + it->quote_start,
-                                             it->quote_end - it->quote_start, answer)))
+            /* the remote generator answers later; offline, the line's answer quoting its sentence */
+            if (!s && r->nitems > before && !cot && r->o->generator == RK_GENERATOR_OFFLINE) {
+                size_t qs, qe;
+                quote_for(text_of(r, oracle), r->chunks[oracle].n, question, answer, &qs, &qe);
+                if (!(r->items[before].cot =
+                          rk_cot_write(question, text_of(r, oracle) + qs, qe - qs, answer)))
                     s = rk_fail(err, RK_ENOMEM, "out of memory");
             }
         }

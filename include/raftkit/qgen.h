@@ -29,11 +29,16 @@ typedef struct rk_qa {
 } rk_qa;
 
 /* Makes at most max questions from text[0..n) (a chunk: valid UTF-8,
- * normalized), best first, into *out (free with rk_qa_free) and *count;
- * a chunk that offers none gives *count = 0 and RK_OK. Every answer occurs
- * in text at its span, no two questions are the same, no question contains
- * its own answer, and questions come from different sentences while
- * sentences last. RK_ENOMEM. Thread-safe. */
+ * normalized; no NUL needed after it), best first, into *out (free with
+ * rk_qa_free) and *count; a chunk that offers none, or max 0, gives
+ * *out = NULL, *count = 0 and RK_OK. Best first: questions about dates,
+ * numbers and proper-noun subjects before weaker patterns (terms, names
+ * after a copula or as objects), then in sentence order, and every
+ * sentence's best question before any sentence's second. Every answer
+ * occurs in text at its span, no two questions are the same (ignoring
+ * case), no question contains its own answer, and each question is one
+ * line of at least four words ending with '?'. RK_ENOMEM. Thread-safe: no
+ * state outlives a call. */
 rk_status rk_qgen_offline(const char *text, size_t n, size_t max, rk_qa **out, size_t *count, rk_error *err);
 void rk_qa_free(rk_qa *qa, size_t count); /* accepts NULL */
 
