@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "raftkit/buf.h"
 #include "raftkit/chunk.h"
 #include "raftkit/cot.h"
 #include "raftkit/hash.h"
@@ -87,8 +88,7 @@ typedef struct run {
     size_t ndocs;
     chunk_rec *chunks;
     size_t nchunks;
-    char *arena;
-    size_t arena_n, arena_cap;
+    rk_buf arena; /* the chunks' texts, each NUL-terminated */
     uint32_t *pool[NSPLITS]; /* chunk indices of each split */
     size_t npool[NSPLITS];
     item *items;
@@ -103,7 +103,7 @@ typedef struct run {
     rk_searcher *searcher; /* the index, once something needs it */
 } run;
 
-static const char *text_of(const run *r, uint32_t c) { return r->arena + r->chunks[c].off; }
+static const char *text_of(const run *r, uint32_t c) { return r->arena.p + r->chunks[c].off; }
 
 /* Opens the index (o->index, or "default") the first time something needs it. */
 static rk_status need_searcher(run *r, const char *why, rk_error *err) {
@@ -209,19 +209,11 @@ static rk_status add_chunk(const rk_chunk *c, void *ctx, rk_error *err) {
         if (!nc) return rk_fail(err, RK_ENOMEM, "out of memory loading chunks");
         r->chunks = nc;
     }
-    if (r->arena_n + c->text_len + 1 > r->arena_cap) {
-        size_t cap = r->arena_cap ? r->arena_cap : 1 << 20;
-        while (cap < r->arena_n + c->text_len + 1)
-            cap *= 2;
-        char *na = realloc(r->arena, cap);
-        if (!na) return rk_fail(err, RK_ENOMEM, "out of memory loading chunk texts (%zu bytes)", cap);
-        r->arena = na;
-        r->arena_cap = cap;
-    }
-    memcpy(r->arena + r->arena_n, c->text, c->text_len);
-    r->arena[r->arena_n + c->text_len] = 0;
-    r->chunks[r->nchunks++] = (chunk_rec){c->id, d, r->arena_n, c->text_len};
-    r->arena_n += c->text_len + 1;
+    size_t off = r->arena.n;
+    rk_buf_put(&r->arena, c->text, c->text_len);
+    rk_buf_put(&r->arena, "", 1); /* each text NUL-terminated in place */
+    if (r->arena.oom) return rk_fail(err, RK_ENOMEM, "out of memory loading chunk texts (%zu bytes)", off);
+    r->chunks[r->nchunks++] = (chunk_rec){c->id, d, off, c->text_len};
     r->docs[d].nchunks++;
     return RK_OK;
 }
@@ -397,7 +389,7 @@ static rk_status offline_questions(run *r, const uint32_t *ask, size_t nask, rk_
 #pragma omp parallel for schedule(dynamic, 64) reduction(| : failed)
     for (size_t i = 0; i < nask; i++) {
         const chunk_rec *c = &r->chunks[ask[i]];
-        if (rk_qgen_offline(r->arena + c->off, c->n, r->o->questions, &qa[i], &nqa[i], NULL)) failed = 1;
+        if (rk_qgen_offline(r->arena.p + c->off, c->n, r->o->questions, &qa[i], &nqa[i], NULL)) failed = 1;
     }
     rk_status s = failed ? rk_fail(err, RK_ENOMEM, "out of memory generating questions") : RK_OK;
     for (size_t i = 0; i < nask && !s; i++) {
@@ -887,50 +879,23 @@ static rk_status check_answers(run *r, rk_error *err) {
 
 static const char *DEFAULT_INSTRUCTION = "{documents}{question}";
 
-/* Appends s[0..n) to *b (length *bn, capacity *bc); 0 or -1 when out of memory. */
-static int append(char **b, size_t *bn, size_t *bc, const char *s, size_t n) {
-    if (*bn + n + 1 > *bc) {
-        size_t cap = *bc ? *bc : 256;
-        while (cap < *bn + n + 1)
-            cap *= 2;
-        char *nb = realloc(*b, cap);
-        if (!nb) return -1;
-        *b = nb;
-        *bc = cap;
-    }
-    memcpy(*b + *bn, s, n);
-    *bn += n;
-    (*b)[*bn] = 0;
-    return 0;
-}
-
 /* The instruction: the template with {documents} (each context chunk as
  * "<DOCUMENT>text</DOCUMENT>\n", as the reference writes them) and {question}. */
 static char *instruction(const run *r, const item *it) {
-    const char *tpl = r->o->instruction ? r->o->instruction : DEFAULT_INSTRUCTION;
-    char *b = NULL;
-    size_t bn = 0, bc = 0;
-    int bad = append(&b, &bn, &bc, "", 0);
-    for (const char *p = tpl; *p && !bad;) {
-        if (!strncmp(p, "{documents}", 11)) {
-            for (uint32_t k = 0; k < it->nctx && !bad; k++)
-                bad = append(&b, &bn, &bc, "<DOCUMENT>", 10) ||
-                      append(&b, &bn, &bc, text_of(r, it->ctx[k]), r->chunks[it->ctx[k]].n) ||
-                      append(&b, &bn, &bc, "</DOCUMENT>\n", 12);
-            p += 11;
-        } else if (!strncmp(p, "{question}", 10)) {
-            bad = append(&b, &bn, &bc, it->question, strlen(it->question));
-            p += 10;
-        } else {
-            bad = append(&b, &bn, &bc, p, 1);
-            p++;
-        }
+    rk_buf docs = {0};
+    rk_buf_put(&docs, "", 0);
+    for (uint32_t k = 0; k < it->nctx; k++) {
+        rk_buf_put(&docs, "<DOCUMENT>", 10);
+        rk_buf_put(&docs, text_of(r, it->ctx[k]), r->chunks[it->ctx[k]].n);
+        rk_buf_put(&docs, "</DOCUMENT>\n", 12);
     }
-    if (bad) {
-        free(b);
-        return NULL;
-    }
-    return b;
+    rk_prompt_slot slots[2] = {{"{documents}", docs.p, docs.n},
+                               {"{question}", it->question, strlen(it->question)}};
+    char *ins = docs.oom
+                    ? NULL
+                    : rk_prompt_fill(r->o->instruction ? r->o->instruction : DEFAULT_INSTRUCTION, slots, 2);
+    free(docs.p);
+    return ins;
 }
 
 static json_t *example_id(const run *r, const item *it) {
@@ -1104,7 +1069,7 @@ static void run_free(run *r) {
         free(r->pool[s]);
     free(r->docs);
     free(r->chunks);
-    free(r->arena);
+    free(r->arena.p);
     free(r->items);
     free(r->seen);
     json_decref(r->problems);

@@ -36,10 +36,7 @@ static const char *const prompt_files[4] = {"questions.system.txt", "questions.u
 
 /* ---- prompts ---- */
 
-/* Reads the file at path into a new NUL-terminated string. RK_EIO when it
- * cannot be read; RK_EFORMAT when it holds a NUL byte or invalid UTF-8 (no
- * request could carry it). */
-static rk_status read_text(const char *path, char **out, rk_error *err) {
+rk_status rk_prompt_read(const char *path, char **out, rk_error *err) {
     *out = NULL;
     FILE *f = fopen(path, "rb");
     if (!f) return rk_fail(err, RK_EIO, "%s: %s", path, strerror(errno));
@@ -82,7 +79,7 @@ rk_status rk_prompts_load(const char *dir, rk_prompts *out, rk_error *err) {
         else if (!dir && !(*slot[i] = strdup(rk_builtin_prompts[i])))
             st = rk_fail(err, RK_ENOMEM, "%s: out of memory", path);
         else if (dir)
-            st = read_text(path, slot[i], err);
+            st = rk_prompt_read(path, slot[i], err);
         for (int k = 0; !st && k < 2 && needs[i][k]; k++)
             if (!strstr(*slot[i], needs[i][k]))
                 st = rk_fail(err, RK_EFORMAT, "%s: no %s placeholder", path, needs[i][k]);
@@ -102,16 +99,7 @@ void rk_prompts_free(rk_prompts *p) {
 
 /* ---- requests ---- */
 
-typedef struct slot {
-    const char *name; /* "{chunk}" */
-    const char *val;
-    size_t len;
-} slot;
-
-/* tmpl with each occurrence of a slot's name replaced by its value, in one
- * pass (a value that holds "{question}" stays as it is). NULL when out of
- * memory. */
-static char *fill(const char *tmpl, const slot *s, size_t ns) {
+char *rk_prompt_fill(const char *tmpl, const rk_prompt_slot *s, size_t ns) {
     rk_buf b = {0};
     for (const char *p = tmpl; *p;) {
         const char *brace = strchr(p, '{');
@@ -152,22 +140,22 @@ static rk_status job_body(const rk_gen_opts *o, const rk_prompts *p, const rk_ge
         return rk_fail(err, RK_EFORMAT, "job %zu: the text is not valid UTF-8", i);
     char n[24];
     snprintf(n, sizeof n, "%zu", j->n);
-    slot s[2];
+    rk_prompt_slot s[2];
     const char *sys, *user;
     if (j->kind == RK_GEN_QUESTIONS) {
-        s[0] = (slot){"{n}", n, strlen(n)};
-        s[1] = (slot){"{chunk}", text, j->text_len};
+        s[0] = (rk_prompt_slot){"{n}", n, strlen(n)};
+        s[1] = (rk_prompt_slot){"{chunk}", text, j->text_len};
         sys = p->questions_system, user = p->questions_user;
     } else if (j->kind == RK_GEN_ANSWER) {
         if (!sendable(q, strlen(q)))
             return rk_fail(err, RK_EFORMAT, "job %zu: the question is not valid UTF-8", i);
-        s[0] = (slot){"{question}", q, strlen(q)};
-        s[1] = (slot){"{context}", text, j->text_len};
+        s[0] = (rk_prompt_slot){"{question}", q, strlen(q)};
+        s[1] = (rk_prompt_slot){"{context}", text, j->text_len};
         sys = p->answer_system, user = p->answer_user;
     } else {
         return rk_fail(err, RK_EINVAL, "job %zu: unknown kind %d", i, (int)j->kind);
     }
-    char *sys_text = fill(sys, s, 2), *user_text = fill(user, s, 2);
+    char *sys_text = rk_prompt_fill(sys, s, 2), *user_text = rk_prompt_fill(user, s, 2);
     rk_chat_msg m[2] = {{"system", sys_text}, {"user", user_text}};
     if (sys_text && user_text) *body = rk_chat_body(&o->chat, m, 2);
     free(sys_text);

@@ -128,26 +128,6 @@ static void parse_split(const rk_cli *cli, const char *arg, double out[3]) {
     if (sum < 1 - 1e-6 || sum > 1 + 1e-6) rk_cli_usage(cli, "--split: the shares sum to %g, not 1", sum);
 }
 
-/* The whole file, NUL-terminated; exits 1 when it cannot be read. */
-static char *read_file(const rk_cli *cli, const char *path) {
-    FILE *f = fopen(path, "rb");
-    char *s = NULL;
-    size_t n = 0, cap = 0;
-    if (f) {
-        for (size_t got; (cap - n > 1 || (s = realloc(s, cap = cap ? 2 * cap : 4096))) &&
-                         (got = fread(s + n, 1, cap - n - 1, f)) > 0;)
-            n += got;
-        if (s) s[n] = 0;
-    }
-    if (!f || ferror(f) || !s) {
-        rk_error e;
-        rk_fail(&e, RK_EIO, "%s: cannot read the file", path);
-        rk_cli_fail(cli, &e);
-    }
-    fclose(f);
-    return s;
-}
-
 static void print_summary(const rk_cli *cli, json_t *j) {
     if (cli->json) {
         rk_json_print_line(stdout, j);
@@ -285,12 +265,13 @@ int main(int argc, char **argv) {
         rk_cli_usage(&cli, "--gen-model and --prompt-dir need --generator http:URL");
     if (cli.threads) omp_set_num_threads(cli.threads);
     o.seed = cli.seed;
-    char *tpl = template_path ? read_file(&cli, template_path) : NULL;
+    rk_error err = {0};
+    char *tpl = NULL;
+    if (template_path && rk_prompt_read(template_path, &tpl, &err)) rk_cli_fail(&cli, &err);
     if (tpl && !strstr(tpl, "{question}"))
         rk_cli_usage(&cli, "--template: %s has no {question} placeholder", template_path);
     o.instruction = tpl;
 
-    rk_error err = {0};
     rk_kb *kb;
     /* Only the remote generator writes (its cache). */
     if (rk_kb_open(kb_path, o.generator == RK_GENERATOR_HTTP ? RK_KB_WRITE : RK_KB_READONLY, 0, &kb, &err))

@@ -35,6 +35,23 @@ typedef struct rk_prompts {
 rk_status rk_prompts_load(const char *dir, rk_prompts *out, rk_error *err);
 void rk_prompts_free(rk_prompts *p);
 
+/* Reads a template file into a new NUL-terminated string (the caller
+ * frees). RK_EIO when it cannot be read; RK_EFORMAT when it holds a NUL byte
+ * or invalid UTF-8 (no request could carry it). */
+rk_status rk_prompt_read(const char *path, char **out, rk_error *err);
+
+typedef struct rk_prompt_slot {
+    const char *name; /* "{chunk}" */
+    const char *val;  /* val[0..len) replaces it */
+    size_t len;
+} rk_prompt_slot;
+
+/* tmpl with each occurrence of a slot's name replaced by its value, in one
+ * pass (a value that holds "{question}" stays as it is). NULL when out of
+ * memory; the caller frees. Fills the prompts here and raft-assemble's
+ * instruction template. */
+char *rk_prompt_fill(const char *tmpl, const rk_prompt_slot *s, size_t ns);
+
 typedef enum rk_gen_kind {
     RK_GEN_QUESTIONS = 0, /* n questions about text */
     RK_GEN_ANSWER = 1,    /* a chain-of-thought answer to question from text */

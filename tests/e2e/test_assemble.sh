@@ -47,6 +47,15 @@ expect_rc 0 "the human summary" "$assemble" --kb "$kb" --out d --split 0.5,0.25,
 expect_err_has "questions made" "the human summary counts questions"
 expect_out_has "d/train.raft.jsonl" "the human summary lists the files on stdout"
 
+printf 'Read these.\n{documents}Question: {question}\n' >tpl.txt
+expect_rc 0 "an instruction template" "$assemble" --kb "$kb" --out t --split 0.5,0.25,0.25 --template tpl.txt --quiet
+grep -q '"instruction":"Read these.\\n<DOCUMENT>' t/train.raft.jsonl && grep -q '</DOCUMENT>\\nQuestion: ' t/train.raft.jsonl &&
+    pass "the template shapes the instruction" || fail "the template shapes the instruction" "$(head -c 400 t/train.raft.jsonl)"
+printf 'no placeholder\n' >bad-tpl.txt
+expect_rc 2 "a template without {question}" "$assemble" --kb "$kb" --out t2 --template bad-tpl.txt
+expect_rc 1 "a template that does not exist" "$assemble" --kb "$kb" --out t2 --template missing.txt
+expect_err_has "missing.txt" "the missing template is named"
+
 # --- refused -----------------------------------------------------------------
 expect_rc 1 "more distractors than chunks" "$assemble" --kb "$kb" --out e --distractors 500
 expect_err_has "500 distractors and the oracle need at least 501" "too many distractors: the numbers"
