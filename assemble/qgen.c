@@ -50,6 +50,7 @@
 #include <utf8proc.h>
 
 #include "raftkit/chunk.h"
+#include "raftkit/hash.h"
 
 #define NONE ((size_t)-1)
 #define MAX_SENT_TOKENS 96 /* longer sentences make questions nobody asks */
@@ -1304,23 +1305,16 @@ static const lex_entry LEX[] = {
     {"zoe", W_GIVEN, NULL},
 };
 
-/* LEX's hash index, built once on first use: slot (32-bit FNV-1a of the
- * word) & 2047, or the next free one after it, holds the word's index + 1;
+/* LEX's hash index, built once on first use: slot (rk_hash64_of the word)
+ * & 2047, or the next free one after it, holds the word's index + 1;
  * 0 is a free slot. */
 static uint16_t LEX_SLOT[2048];
 static pthread_once_t lex_once = PTHREAD_ONCE_INIT;
 
-static uint32_t fnv1a(const char *s, size_t n) {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 16777619u;
-    return h;
-}
-
 static void lex_index(void) {
     const size_t mask = sizeof LEX_SLOT / sizeof LEX_SLOT[0] - 1;
     for (size_t i = 0; i < sizeof LEX / sizeof LEX[0]; i++) {
-        size_t k = fnv1a(LEX[i].w, strlen(LEX[i].w)) & mask;
+        size_t k = rk_hash64_of(LEX[i].w, strlen(LEX[i].w), 0) & mask;
         while (LEX_SLOT[k])
             k = (k + 1) & mask;
         LEX_SLOT[k] = (uint16_t)(i + 1);
@@ -1434,7 +1428,7 @@ static int lex_find(const char *s, size_t n) {
         key[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char)(s[i] + 32) : s[i];
     key[n] = 0;
     const size_t mask = sizeof LEX_SLOT / sizeof LEX_SLOT[0] - 1;
-    for (size_t k = fnv1a(key, n) & mask; LEX_SLOT[k]; k = (k + 1) & mask) {
+    for (size_t k = rk_hash64_of(key, n, 0) & mask; LEX_SLOT[k]; k = (k + 1) & mask) {
         const char *w = LEX[LEX_SLOT[k] - 1].w;
         if (w[0] == key[0] && !strcmp(w, key)) return LEX_SLOT[k] - 1;
     }
