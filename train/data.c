@@ -256,6 +256,32 @@ static rk_status add_example(rk_dataset *d, size_t *cap, const int32_t *ids, con
     return RK_OK;
 }
 
+/* BOS is prepended when the tokenizer has one that is not also its EOS. */
+static int32_t bos_of(const rk_tokenizer *tok) {
+    int32_t bos = rk_tok_bos(tok);
+    return bos == rk_tok_eos(tok) ? -1 : bos;
+}
+
+rk_status rk_dataset_prompt(const rk_tokenizer *tok, rk_template tpl, int chat, const char *text, rk_ids *out,
+                            rk_error *err) {
+    runs r = {0};
+    if (!chat)
+        puts_(&r, text, 0);
+    else {
+        render_turn(&r, tpl, "user", text, 1, NULL);
+        static const char *const OPEN[] = {"", "<|im_start|>assistant\n",
+                                           "<|start_header_id|>assistant<|end_header_id|>\n\n"};
+        puts_(&r, OPEN[tpl], 0);
+    }
+    seqbuf sb = {{0}, {0}};
+    rk_status s = r.oom ? rk_fail(err, RK_ENOMEM, "out of memory") : tokenize(tok, &r, bos_of(tok), &sb, err);
+    if (!s) rk_ids_put(out, sb.ids.v, sb.ids.n);
+    runs_free(&r);
+    rk_ids_free(&sb.ids);
+    free(sb.mask.p);
+    return s;
+}
+
 rk_status rk_dataset_load(const char *path, const rk_tokenizer *tok, const rk_data_opts *o, rk_dataset *d,
                           rk_error *err) {
     memset(d, 0, sizeof *d);
@@ -264,8 +290,7 @@ rk_status rk_dataset_load(const char *path, const rk_tokenizer *tok, const rk_da
     size_t len;
     rk_status s = rk_file_read(path, &text, &len, err);
     if (s) return s;
-    int32_t bos = rk_tok_bos(tok), eos_id = rk_tok_eos(tok);
-    if (bos == eos_id) bos = -1;
+    int32_t bos = bos_of(tok), eos_id = rk_tok_eos(tok);
     rk_buf eos = {0};
     if (eos_id >= 0 && (s = rk_tok_decode(tok, &eos_id, 1, 0, &eos, err))) {
         free(text);

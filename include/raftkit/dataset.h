@@ -80,6 +80,13 @@ void rk_dataset_free(rk_dataset *d);
 int rk_dataset_batch(const rk_dataset *d, const size_t *rows, int B, int32_t pad, int32_t *tokens,
                      int32_t *targets);
 
+/* Appends to out the ids of a generation prompt encoded as training
+ * encodes its records: BOS by the same rule, then with chat set a user turn
+ * of text in the template's markup and the opening of the assistant's turn,
+ * else text as it is. */
+rk_status rk_dataset_prompt(const rk_tokenizer *tok, rk_template tpl, int chat, const char *text, rk_ids *out,
+                            rk_error *err);
+
 /* A permutation of [0, n) drawn from (seed, epoch): the order of an epoch,
  * the same whenever it is asked for again (resume). */
 void rk_dataset_order(size_t *order, size_t n, uint64_t seed, uint64_t epoch);
