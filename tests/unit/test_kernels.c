@@ -116,8 +116,8 @@ static void fd_grad(double *grad, double *x, size_t n, loss_fn loss, const void 
 
 /* Backward against finite differences: float kernels on float data, whose
  * exact double images the differences are taken at. */
-#define FD_RTOL 1e-4
-#define FD_AFRAC 1e-5
+#define FD_RTOL 1e-5
+#define FD_AFRAC 1e-6
 
 /* ---- matmul ---- */
 
