@@ -30,27 +30,36 @@ const char *rk_template_name(rk_template t) { return (unsigned)t < 3 ? TEMPLATE_
 
 rk_status rk_template_detect(const char *model_dir, rk_template *out, rk_error *err) {
     char path[4096];
-    snprintf(path, sizeof path, "%s/tokenizer_config.json", model_dir);
-    char *text;
+    char *text = NULL;
     size_t n;
+    json_t *cfg = NULL;
+    const char *tpl = NULL;
     rk_error e;
     *out = RK_TPL_PLAIN;
-    if (rk_file_read(path, &text, &n, &e) == RK_ENOTFOUND) return RK_OK;
-    if (e.code) return rk_fail(err, e.code, "%s", e.msg);
-    json_t *cfg;
-    rk_status s = rk_json_parse(text, n, path, &cfg, err);
-    free(text);
-    if (s) return s;
-    const char *tpl = json_string_value(json_object_get(cfg, "chat_template"));
-    if (!tpl) {
-        /* Some files keep a list of named templates; the "default" one counts. */
-        json_t *v;
+    /* transformers 4.43 and later save the template in its own file. */
+    snprintf(path, sizeof path, "%s/chat_template.jinja", model_dir);
+    rk_status s = rk_file_read(path, &text, &n, &e);
+    if (!s) {
+        tpl = text;
+    } else if (s != RK_ENOTFOUND) {
+        return rk_fail(err, s, "%s", e.msg);
+    } else {
+        snprintf(path, sizeof path, "%s/tokenizer_config.json", model_dir);
+        if ((s = rk_file_read(path, &text, &n, &e)) == RK_ENOTFOUND) return RK_OK;
+        if (s) return rk_fail(err, s, "%s", e.msg);
+        s = rk_json_parse(text, n, path, &cfg, err);
+        if (s) {
+            free(text);
+            return s;
+        }
+        json_t *ct = json_object_get(cfg, "chat_template"), *v;
+        tpl = json_string_value(ct);
         size_t i;
-        json_array_foreach(json_object_get(cfg, "chat_template"), i,
-                           v) if (!strcmp(json_string_value(json_object_get(v, "name"))
-                                              ? json_string_value(json_object_get(v, "name"))
-                                              : "",
-                                          "default")) tpl = json_string_value(json_object_get(v, "template"));
+        /* Some files keep a list of named templates; the "default" one counts. */
+        json_array_foreach(ct, i, v) {
+            const char *name = json_string_value(json_object_get(v, "name"));
+            if (name && !strcmp(name, "default")) tpl = json_string_value(json_object_get(v, "template"));
+        }
     }
     if (!tpl)
         *out = RK_TPL_PLAIN;
@@ -64,6 +73,7 @@ rk_status rk_template_detect(const char *model_dir, rk_template *out, rk_error *
                     "(plain, chatml, llama3)",
                     path);
     json_decref(cfg);
+    free(text);
     return s;
 }
 

@@ -26,7 +26,7 @@
  * copied to every output so the output loads on its own. */
 static const char *const TOKENIZER_FILES[] = {
     "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json",
-    "merges.txt",     "tokenizer.model",       "generation_config.json"};
+    "merges.txt",     "tokenizer.model",       "generation_config.json",  "chat_template.jinja"};
 
 typedef struct trainer {
     const rk_train_opts *o;

@@ -33,7 +33,8 @@ typedef enum rk_objective { RK_OBJ_LM = 0, RK_OBJ_SFT = 1 } rk_objective;
 rk_status rk_template_parse(const char *name, rk_template *out, rk_error *err);
 const char *rk_template_name(rk_template t);
 
-/* The template tokenizer_config.json's "chat_template" is: chatml when it
+/* The template the model directory's chat template (chat_template.jinja, else
+ * tokenizer_config.json's "chat_template") is: chatml when it
  * writes <|im_start|>, llama3 when it writes <|start_header_id|>, plain when
  * the model directory has no chat template. RK_EINVAL when it has one of
  * another kind (the message asks for --template). */
