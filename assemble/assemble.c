@@ -33,6 +33,7 @@
 #include "raftkit/json.h"
 #include "raftkit/log.h"
 #include "raftkit/qgen.h"
+#include "raftkit/rng.h"
 #include "raftkit/search.h"
 #include "raftkit/text.h"
 
@@ -120,17 +121,6 @@ static rk_status need_searcher(run *r, const char *why, rk_error *err) {
         rk_log_warn("index \"%s\" is older than the KB's chunks; run raft-index update", name);
     return s;
 }
-
-/* ---- randomness: splitmix64, seeded per example ---- */
-
-static uint64_t next_rand(uint64_t *s) {
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-static double rand_unit(uint64_t *s) { return (double)(next_rand(s) >> 11) / 9007199254740992.0; }
-static size_t rand_below(uint64_t *s, size_t n) { return (size_t)(next_rand(s) % n); }
 
 /* ---- formats ---- */
 
@@ -618,12 +608,12 @@ static uint32_t add_random(const run *r, item *it, const uint32_t *pool, size_t 
                            int other_doc) {
     uint32_t added = 0, odoc = r->chunks[it->oracle].doc;
     for (int tries = 0; it->nctx < want && tries < 64; tries++) {
-        uint32_t c = pool[rand_below(&it->rng, npool)];
+        uint32_t c = pool[rk_rng_below(&it->rng, npool)];
         if (c == it->oracle || (other_doc && r->chunks[c].doc == odoc) || in_ctx(it, c)) continue;
         it->ctx[it->nctx++] = c;
         added++;
     }
-    size_t start = npool ? rand_below(&it->rng, npool) : 0;
+    size_t start = npool ? rk_rng_below(&it->rng, npool) : 0;
     for (size_t k = 0; k < npool && it->nctx < want; k++) {
         uint32_t c = pool[(start + k) % npool];
         if (c == it->oracle || (other_doc && r->chunks[c].doc == odoc) || in_ctx(it, c)) continue;
@@ -698,7 +688,7 @@ static rk_status choose_contexts(run *r, rk_error *err) {
     for (size_t i = 0; i < r->nitems; i++) {
         item *it = &r->items[i];
         int sp = r->docs[r->chunks[it->oracle].doc].split;
-        it->oracle_in = sp == TEST || rand_unit(&it->rng) < r->o->p_oracle;
+        it->oracle_in = sp == TEST || rk_rng_unit(&it->rng) < r->o->p_oracle;
         uint32_t nd = (uint32_t)K + !it->oracle_in;
         if (!(it->ctx = malloc((nd + 1) * sizeof *it->ctx))) {
             free(want_hard);
@@ -726,7 +716,7 @@ static rk_status choose_contexts(run *r, rk_error *err) {
         r->fallback += it->nfallback;
         r->random += it->nctx - before - it->nfallback;
         for (uint32_t j = it->nctx; j > 1; j--) { /* Fisher-Yates */
-            uint32_t k = (uint32_t)rand_below(&it->rng, j), t = it->ctx[j - 1];
+            uint32_t k = (uint32_t)rk_rng_below(&it->rng, j), t = it->ctx[j - 1];
             it->ctx[j - 1] = it->ctx[k];
             it->ctx[k] = t;
         }

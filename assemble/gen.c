@@ -20,6 +20,7 @@
 #include <utf8proc.h>
 
 #include "raftkit/buf.h"
+#include "raftkit/file.h"
 #include "raftkit/hash.h"
 #include "raftkit/http.h"
 #include "raftkit/openai.h"
@@ -37,30 +38,17 @@ static const char *const prompt_files[4] = {"questions.system.txt", "questions.u
 /* ---- prompts ---- */
 
 rk_status rk_prompt_read(const char *path, char **out, rk_error *err) {
-    *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return rk_fail(err, RK_EIO, "%s: %s", path, strerror(errno));
-    rk_buf b = {0};
-    char chunk[4096];
-    size_t k;
-    while ((k = fread(chunk, 1, sizeof chunk, f)) > 0)
-        rk_buf_put(&b, chunk, k);
-    int failed = ferror(f), why = errno;
-    fclose(f);
-    size_t bad;
-    rk_status st = RK_OK;
-    if (failed)
-        st = rk_fail(err, RK_EIO, "%s: %s", path, strerror(why));
-    else if (b.oom || (!b.p && !(b.p = strdup(""))))
-        st = rk_fail(err, RK_ENOMEM, "%s: out of memory", path);
-    else if (strlen(b.p) != b.n)
-        st = rk_fail(err, RK_EFORMAT, "%s: a NUL byte at byte %zu", path, strlen(b.p));
-    else if (rk_utf8_check(b.p, b.n, &bad))
+    size_t n, bad;
+    rk_status st = rk_file_read(path, out, &n, err);
+    if (st) return st;
+    if (strlen(*out) != n)
+        st = rk_fail(err, RK_EFORMAT, "%s: a NUL byte at byte %zu", path, strlen(*out));
+    else if (rk_utf8_check(*out, n, &bad))
         st = rk_fail(err, RK_EFORMAT, "%s: invalid UTF-8 at byte %zu", path, bad);
-    if (st)
-        free(b.p);
-    else
-        *out = b.p;
+    if (st) {
+        free(*out);
+        *out = NULL;
+    }
     return st;
 }
 

@@ -107,14 +107,6 @@ enum {
     OPT_SYSTEM_PROMPT,
 };
 
-static double parse_real(const rk_cli *cli, const char *opt, const char *arg, double lo, double hi) {
-    char *end;
-    double v = strtod(arg, &end);
-    if (end == arg || *end || !(v >= lo && v <= hi))
-        rk_cli_usage(cli, "%s: expected a number in [%g, %g], got '%s'", opt, lo, hi, arg);
-    return v;
-}
-
 static void parse_split(const rk_cli *cli, const char *arg, double out[3]) {
     const char *p = arg;
     for (int i = 0; i < 3; i++) {
@@ -226,7 +218,9 @@ int main(int argc, char **argv) {
         case OPT_API_KEY_ENV: o.gen.chat.api_key_env = optarg; break;
         case OPT_WORKERS: o.gen.workers = (int)rk_cli_long(&cli, "--workers", optarg, 1, 256); break;
         case OPT_PROMPT_DIR: o.prompt_dir = optarg; break;
-        case OPT_TEMPERATURE: o.gen.chat.temperature = parse_real(&cli, "--temperature", optarg, 0, 2); break;
+        case OPT_TEMPERATURE:
+            o.gen.chat.temperature = rk_cli_real(&cli, "--temperature", optarg, 0, 2);
+            break;
         case OPT_RETRIES: o.gen.chat.retries = (int)rk_cli_long(&cli, "--retries", optarg, 0, 100); break;
         case OPT_TIMEOUT:
             o.gen.chat.timeout_ms = 1000 * rk_cli_long(&cli, "--timeout", optarg, 1, 86400);
@@ -239,7 +233,7 @@ int main(int argc, char **argv) {
         case OPT_DISTRACTORS:
             o.distractors = (size_t)rk_cli_long(&cli, "--distractors", optarg, 0, 1000);
             break;
-        case OPT_P_ORACLE: o.p_oracle = parse_real(&cli, "--p-oracle", optarg, 0, 1); break;
+        case OPT_P_ORACLE: o.p_oracle = rk_cli_real(&cli, "--p-oracle", optarg, 0, 1); break;
         case OPT_SOURCE:
             if (!strcmp(optarg, "random"))
                 o.source = RK_DISTRACT_RANDOM;

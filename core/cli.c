@@ -38,6 +38,14 @@ long rk_cli_long(const rk_cli *c, const char *opt, const char *arg, long min, lo
     return v;
 }
 
+double rk_cli_real(const rk_cli *c, const char *opt, const char *arg, double min, double max) {
+    char *end;
+    double v = strtod(arg, &end);
+    if (end == arg || *end || !(v >= min && v <= max))
+        rk_cli_usage(c, "%s: expected a number in [%g, %g], got '%s'", opt, min, max, arg);
+    return v;
+}
+
 int rk_cli_common(rk_cli *c, int opt, const char *arg) {
     switch (opt) {
     case 'h': fputs(c->help, stdout); exit(RK_EXIT_OK);

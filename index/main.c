@@ -115,14 +115,6 @@ typedef struct args {
     rk_build_opts build;
 } args;
 
-static double parse_real(const rk_cli *cli, const char *opt, const char *arg, double min, double max) {
-    char *end;
-    double v = strtod(arg, &end);
-    if (end == arg || *end || !(v >= min && v <= max))
-        rk_cli_usage(cli, "%s: expected a number in [%g, %g], got '%s'", opt, min, max, arg);
-    return v;
-}
-
 /* Parses the options of one subcommand; returns the index of the first operand. */
 static int parse(rk_cli *cli, int argc, char **argv, args *a) {
     static const struct option longopts[] = {RK_CLI_COMMON_LONGOPTS,
@@ -171,8 +163,8 @@ static int parse(rk_cli *cli, int argc, char **argv, args *a) {
                 rk_cli_usage(cli, "--embedder: expected hash or http:URL, got '%s'", optarg);
             e->spec = optarg;
             break;
-        case OPT_K1: e->k1 = parse_real(cli, "--k1", optarg, 0.001, 100); break;
-        case OPT_B: e->b = parse_real(cli, "--b", optarg, 0, 1); break;
+        case OPT_K1: e->k1 = rk_cli_real(cli, "--k1", optarg, 0.001, 100); break;
+        case OPT_B: e->b = rk_cli_real(cli, "--b", optarg, 0, 1); break;
         case OPT_MODEL: e->model = optarg; break;
         case OPT_KEY_ENV: e->api_key_env = optarg; break;
         case OPT_BATCH: e->batch = (size_t)rk_cli_long(cli, "--batch", optarg, 1, 100000); break;

@@ -50,6 +50,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "raftkit/file.h"
 #include "raftkit/json.h"
 
 #define MAX_HEADER ((uint64_t)100 * 1000 * 1000)
@@ -422,23 +423,10 @@ static int cmp_str(const void *a, const void *b) {
 /* Reads the index at path and loads the shards it names (from dir). */
 static rk_status load_index(rk_safetensors *st, const char *path, const char *dir, size_t n_dir,
                             rk_error *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return rk_fail(err, errno == ENOENT ? RK_ENOTFOUND : RK_EIO, "%s: %s", path, strerror(errno));
     char *text = NULL;
     size_t n_text = 0;
-    FILE *mem = open_memstream(&text, &n_text);
-    char buf[65536];
-    size_t got;
-    int ok = mem != NULL;
-    while (ok && (got = fread(buf, 1, sizeof buf, f)) > 0)
-        ok = fwrite(buf, 1, got, mem) == got;
-    ok = ok && !ferror(f);
-    fclose(f);
-    if (mem) fclose(mem);
-    if (!ok) {
-        free(text);
-        return rk_fail(err, RK_EIO, "%s: read failed", path);
-    }
+    rk_status rs = rk_file_read(path, &text, &n_text, err);
+    if (rs) return rs;
     json_t *idx = NULL;
     rk_status s = rk_json_parse(text, n_text, path, &idx, err);
     free(text);
@@ -737,22 +725,6 @@ static int write_data(FILE *f, const rk_st_out *t) {
     return 0;
 }
 
-/* Makes a rename in path's directory durable; best effort (some file systems
- * refuse fsync on a directory, and the data itself is already synced). */
-static void sync_dir_of(const char *path) {
-    const char *slash = strrchr(path, '/');
-    char dir[4096];
-    size_t n = slash ? (size_t)(slash - path) : 0;
-    if (n >= sizeof dir) return;
-    if (slash && n == 0) n = 1; /* "/file" */
-    memcpy(dir, slash ? path : ".", slash ? n : 1);
-    dir[slash ? n : 1] = '\0';
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return;
-    (void)fsync(fd);
-    close(fd);
-}
-
 rk_status rk_st_write(const char *path, const rk_st_out *t, size_t n, const char *const *meta_kv,
                       rk_error *err) {
     for (size_t i = 0; i < n; i++) {
@@ -778,40 +750,21 @@ rk_status rk_st_write(const char *path, const rk_st_out *t, size_t n, const char
     }
     size_t n_hdr = strlen(hdr), pad = (8 - n_hdr % 8) % 8;
 
-    size_t n_path = strlen(path);
-    char *tmp = malloc(n_path + 5);
-    if (!tmp) {
-        free(hdr);
-        free(o);
-        return rk_fail(err, RK_ENOMEM, "%s: out of memory", path);
-    }
-    memcpy(tmp, path, n_path);
-    memcpy(tmp + n_path, ".tmp", 5);
-
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        s = rk_fail(err, RK_EIO, "%s: %s", tmp, strerror(errno));
-    } else {
+    rk_atomic a;
+    if (!(s = rk_atomic_open(&a, path, err))) {
         unsigned char len[8];
         put_le(len, n_hdr + pad, 8);
-        int bad = fwrite(len, 1, 8, f) != 8 || fwrite(hdr, 1, n_hdr, f) != n_hdr ||
-                  fwrite("        ", 1, pad, f) != pad;
+        int bad = fwrite(len, 1, 8, a.f) != 8 || fwrite(hdr, 1, n_hdr, a.f) != n_hdr ||
+                  fwrite("        ", 1, pad, a.f) != pad;
         for (size_t i = 0; !bad && i < n; i++)
-            bad = write_data(f, o[i]) != 0;
-        bad = bad || fflush(f) != 0 || fsync(fileno(f)) != 0;
-        int e = errno;
-        bad = (fclose(f) != 0) || bad;
+            bad = write_data(a.f, o[i]) != 0;
         if (bad) {
-            s = rk_fail(err, RK_EIO, "%s: write failed: %s", tmp, strerror(e ? e : errno));
-            unlink(tmp);
-        } else if (rename(tmp, path) != 0) {
-            s = rk_fail(err, RK_EIO, "%s: rename to %s: %s", tmp, path, strerror(errno));
-            unlink(tmp);
+            s = rk_fail(err, RK_EIO, "%s: write failed: %s", a.tmp, strerror(errno));
+            rk_atomic_abort(&a);
         } else {
-            sync_dir_of(path);
+            s = rk_atomic_commit(&a, err);
         }
     }
-    free(tmp);
     free(hdr);
     free(o);
     return s;

@@ -57,4 +57,7 @@ _Noreturn void rk_cli_fail(const rk_cli *c, const rk_error *err);
 /* Parses a whole decimal integer within [min, max], or exits 2 naming opt. */
 long rk_cli_long(const rk_cli *c, const char *opt, const char *arg, long min, long max);
 
+/* Parses a whole decimal number within [min, max], or exits 2 naming opt. */
+double rk_cli_real(const rk_cli *c, const char *opt, const char *arg, double min, double max);
+
 #endif

@@ -36,8 +36,8 @@ rk_status rk_prompts_load(const char *dir, rk_prompts *out, rk_error *err);
 void rk_prompts_free(rk_prompts *p);
 
 /* Reads a template file into a new NUL-terminated string (the caller
- * frees). RK_EIO when it cannot be read; RK_EFORMAT when it holds a NUL byte
- * or invalid UTF-8 (no request could carry it). */
+ * frees). RK_ENOTFOUND when it does not exist, RK_EIO when it cannot be read; RK_EFORMAT when it holds a NUL
+ * byte or invalid UTF-8 (no request could carry it). */
 rk_status rk_prompt_read(const char *path, char **out, rk_error *err);
 
 typedef struct rk_prompt_slot {

@@ -30,37 +30,37 @@ void rk_matmul_forward(float *out, const float *inp, const float *w, const float
                        int w_in_out);
 /* dinp[N,C] += dout·W; dw += doutᵀ·inp (in W's own layout); dbias[OC] +=
  * column sums of dout. Any of dinp, dw, dbias may be NULL. */
-void rk_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp, const float *w,
-                        int N, int C, int OC, int w_in_out);
+void rk_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
+                        const float *w, int N, int C, int OC, int w_in_out);
 
 /* --- embeddings -----------------------------------------------------------
  * out[b,t,:] = wte[tokens[b,t]] + (wpe ? wpe[pos0 + t] : 0). Token ids must be
  * in [0, vocab); the caller checks. */
-void rk_embedding_forward(float *out, const int32_t *tokens, const float *wte, const float *wpe, int B, int T, int C,
-                          int pos0);
-void rk_embedding_backward(float *dwte, float *dwpe, const float *dout, const int32_t *tokens, int B, int T, int C,
-                           int pos0);
+void rk_embedding_forward(float *out, const int32_t *tokens, const float *wte, const float *wpe, int B, int T,
+                          int C, int pos0);
+void rk_embedding_backward(float *dwte, float *dwpe, const float *dout, const int32_t *tokens, int B, int T,
+                           int C, int pos0);
 
 /* --- norms ----------------------------------------------------------------
  * LayerNorm (torch.nn.LayerNorm, biased variance). mean and rstd [N] are
  * saved for the backward pass. b may be NULL. */
-void rk_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w, const float *b, int N,
-                          int C, float eps);
-void rk_layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
-                           const float *mean, const float *rstd, int N, int C);
+void rk_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w,
+                          const float *b, int N, int C, float eps);
+void rk_layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                           const float *w, const float *mean, const float *rstd, int N, int C);
 /* RMSNorm as Hugging Face's LlamaRMSNorm: out = w * x / sqrt(mean(x²) + eps).
  * rstd [N] is saved for the backward pass. */
 void rk_rmsnorm_forward(float *out, float *rstd, const float *inp, const float *w, int N, int C, float eps);
-void rk_rmsnorm_backward(float *dinp, float *dw, const float *dout, const float *inp, const float *w, const float *rstd,
-                         int N, int C);
+void rk_rmsnorm_backward(float *dinp, float *dw, const float *dout, const float *inp, const float *w,
+                         const float *rstd, int N, int C);
 
 /* --- rotary position embeddings ------------------------------------------
  * Hugging Face's convention (rotate_half: element i pairs with i + hd/2). */
 typedef struct rk_rope_cfg {
     int head_dim;
-    float theta;          /* rope_theta, 10000 by default */
-    int llama3;           /* rope_scaling.rope_type == "llama3" */
-    float factor;         /* llama3 only: */
+    float theta;  /* rope_theta, 10000 by default */
+    int llama3;   /* rope_scaling.rope_type == "llama3" */
+    float factor; /* llama3 only: */
     float low_freq_factor;
     float high_freq_factor;
     int original_max_pos; /* original_max_position_embeddings */
@@ -72,22 +72,22 @@ void rk_rope_table(float *cos_t, float *sin_t, const float *inv_freq, int npos, 
 /* Rotates x in place: x is [B, T, nh, hd] with row stride `stride` (see the
  * top), the position of (b, t) being pos0 + t. The tables cover those
  * positions. Backward rotates the gradient by the opposite angle. */
-void rk_rope_forward(float *x, int B, int T, int nh, int hd, int stride, const float *cos_t, const float *sin_t,
-                     int pos0);
-void rk_rope_backward(float *dx, int B, int T, int nh, int hd, int stride, const float *cos_t, const float *sin_t,
-                      int pos0);
+void rk_rope_forward(float *x, int B, int T, int nh, int hd, int stride, const float *cos_t,
+                     const float *sin_t, int pos0);
+void rk_rope_backward(float *dx, int B, int T, int nh, int hd, int stride, const float *cos_t,
+                      const float *sin_t, int pos0);
 
 /* --- causal self-attention with grouped-query heads ------------------------
  * q: nh heads; k, v: nkv heads (nh % nkv == 0; query head h reads kv head
  * h / (nh/nkv)). out[b,t,h,:] = Σ_{s<=t} softmax_s(q·k / sqrt(hd)) v, written
  * with row stride nh*hd. att [B, nh, T, T] keeps the probabilities for the
  * backward pass (entries above the diagonal are 0). */
-void rk_attention_forward(float *out, float *att, const float *q, int q_stride, const float *k, const float *v,
-                          int kv_stride, int B, int T, int nh, int nkv, int hd);
+void rk_attention_forward(float *out, float *att, const float *q, int q_stride, const float *k,
+                          const float *v, int kv_stride, int B, int T, int nh, int nkv, int hd);
 /* dq, dk, dv share the strides of q, k, v. scratch holds B*nh*T*T floats. */
-void rk_attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout, const float *att,
-                           const float *q, int q_stride, const float *k, const float *v, int kv_stride, int B, int T,
-                           int nh, int nkv, int hd);
+void rk_attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout,
+                           const float *att, const float *q, int q_stride, const float *k, const float *v,
+                           int kv_stride, int B, int T, int nh, int nkv, int hd);
 
 /* --- activations ------------------------------------------------------------
  * GELU, tanh approximation (GPT-2's "gelu_new"). */
@@ -95,7 +95,8 @@ void rk_gelu_forward(float *out, const float *inp, size_t n);
 void rk_gelu_backward(float *dinp, const float *dout, const float *inp, size_t n);
 /* SwiGLU: out = silu(gate) * up (Llama's MLP). */
 void rk_swiglu_forward(float *out, const float *gate, const float *up, size_t n);
-void rk_swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate, const float *up, size_t n);
+void rk_swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate, const float *up,
+                        size_t n);
 
 /* --- softmax + cross-entropy -----------------------------------------------
  * logits [N, V]; targets [N], where a negative target (Hugging Face's -100)
@@ -104,17 +105,18 @@ void rk_swiglu_backward(float *dgate, float *dup, const float *dout, const float
 size_t rk_crossentropy_forward(float *losses, const float *logits, const int32_t *targets, int N, int V);
 /* dlogits = scale * (softmax(logits) - onehot(target)) on counted rows, 0 on
  * ignored rows. Overwrites; dlogits may be logits itself. */
-void rk_crossentropy_backward(float *dlogits, const float *logits, const int32_t *targets, int N, int V, float scale);
+void rk_crossentropy_backward(float *dlogits, const float *logits, const int32_t *targets, int N, int V,
+                              float scale);
 
 /* --- plain reference loops, for the tests ------------------------------------ */
-void rk_ref_matmul_forward(float *out, const float *inp, const float *w, const float *bias, int N, int C, int OC,
-                           int w_in_out);
-void rk_ref_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp, const float *w,
-                            int N, int C, int OC, int w_in_out);
-void rk_ref_attention_forward(float *out, float *att, const float *q, int q_stride, const float *k, const float *v,
-                              int kv_stride, int B, int T, int nh, int nkv, int hd);
-void rk_ref_attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *att, const float *q,
-                               int q_stride, const float *k, const float *v, int kv_stride, int B, int T, int nh,
-                               int nkv, int hd);
+void rk_ref_matmul_forward(float *out, const float *inp, const float *w, const float *bias, int N, int C,
+                           int OC, int w_in_out);
+void rk_ref_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
+                            const float *w, int N, int C, int OC, int w_in_out);
+void rk_ref_attention_forward(float *out, float *att, const float *q, int q_stride, const float *k,
+                              const float *v, int kv_stride, int B, int T, int nh, int nkv, int hd);
+void rk_ref_attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *att,
+                               const float *q, int q_stride, const float *k, const float *v, int kv_stride,
+                               int B, int T, int nh, int nkv, int hd);
 
 #endif

@@ -30,18 +30,18 @@ typedef struct rk_model_config {
     rk_arch arch;
     char model_type[32]; /* config.json's: "gpt2", "llama", "mistral", "qwen2" */
     int vocab_size;
-    int hidden;          /* d_model */
+    int hidden; /* d_model */
     int n_layer;
     int n_head;
-    int n_kv_head;       /* = n_head without GQA */
-    int head_dim;        /* hidden / n_head unless config.json says */
-    int intermediate;    /* MLP width (4 * hidden for gpt2 unless n_inner) */
-    int max_pos;         /* n_positions / max_position_embeddings */
-    float norm_eps;      /* layer_norm_epsilon / rms_norm_eps */
-    rk_rope_cfg rope;    /* llama only */
-    int tie_embeddings;  /* lm_head shares the token embedding */
-    int attn_bias;       /* q/k/v projections have biases (Qwen2) */
-    int bos_id, eos_id;  /* from config.json, -1 when absent */
+    int n_kv_head;      /* = n_head without GQA */
+    int head_dim;       /* hidden / n_head unless config.json says */
+    int intermediate;   /* MLP width (4 * hidden for gpt2 unless n_inner) */
+    int max_pos;        /* n_positions / max_position_embeddings */
+    float norm_eps;     /* layer_norm_epsilon / rms_norm_eps */
+    rk_rope_cfg rope;   /* llama only */
+    int tie_embeddings; /* lm_head shares the token embedding */
+    int attn_bias;      /* q/k/v projections have biases (Qwen2) */
+    int bos_id, eos_id; /* from config.json, -1 when absent */
 } rk_model_config;
 
 /* One parameter tensor, named as in the Hugging Face checkpoint (for LoRA
@@ -53,7 +53,7 @@ typedef struct rk_param {
     int64_t shape[2];
     size_t offset; /* into the flat array of its kind */
     size_t n;
-    int decay;     /* weight decay applies: matrices and embeddings, not norms or biases */
+    int decay; /* weight decay applies: matrices and embeddings, not norms or biases */
     float *data;
     float *grad;
 } rk_param;
@@ -119,8 +119,8 @@ void rk_model_train_mode(rk_model *m, int on, uint64_t seed);
  * is the token to predict at each position (already shifted by the caller),
  * negative to ignore; NULL computes logits only. *loss = mean cross-entropy
  * over the counted targets (NaN when none are counted). */
-rk_status rk_model_forward(rk_model *m, const int32_t *tokens, const int32_t *targets, int B, int T, float *loss,
-                           rk_error *err);
+rk_status rk_model_forward(rk_model *m, const int32_t *tokens, const int32_t *targets, int B, int T,
+                           float *loss, rk_error *err);
 /* The logits [B, T, vocab] of the last forward (before any backward). */
 const float *rk_model_logits(const rk_model *m);
 /* Adds d(scale * loss)/dθ of the last forward (which had targets) to the

@@ -196,7 +196,7 @@ Test(gen, missing_prompt_file_is_named) {
     char *d = prompt_dir("p", "QS", "{chunk}", "AS", NULL), want[1200];
     rk_prompts p;
     rk_error e = {0};
-    cr_assert_eq(rk_prompts_load(d, &p, &e), RK_EIO);
+    cr_assert_eq(rk_prompts_load(d, &p, &e), RK_ENOTFOUND);
     snprintf(want, sizeof want, "%s/answer.user.txt: No such file or directory", d);
     cr_assert_str_eq(e.msg, want);
     cr_assert_null(p.questions_system, "nothing is left to free");
