@@ -18,7 +18,6 @@
 
 #include <cblas.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -27,7 +26,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "raftkit/file.h"
 #include "raftkit/json.h"
+#include "raftkit/rng.h"
 #include "raftkit/safetensors.h"
 
 /* OpenBLAS's cblas.h includes <complex.h>, whose I would shadow our
@@ -86,9 +87,9 @@ typedef struct pgroup {
 
 typedef struct lin_spec {
     int present;
-    int w, b;          /* parameter groups; b = -1 without bias */
+    int w, b; /* parameter groups; b = -1 without bias */
     int in, out;
-    const char *path;  /* HF module path, "%d" = layer */
+    const char *path;   /* HF module path, "%d" = layer */
     const char *target; /* PEFT target_modules name */
 } lin_spec;
 
@@ -144,19 +145,19 @@ typedef struct bwd {
 
 /* KV-cache decoding scratch for n rows (B = 1). */
 typedef struct stepbuf {
-    float *x;     /* (n, C) residual stream */
-    float *ln;    /* (n, C) */
-    float *mean;  /* (n) */
-    float *rstd;  /* (n) */
-    float *q;     /* (n, QW) */
-    float *k;     /* (n, KVD) */
-    float *v;     /* (n, KVD) */
-    float *atty;  /* (n, QD) */
-    float *tmp;   /* (n, C) */
-    float *fch;   /* (n, I) */
-    float *up;    /* (n, I) */
-    float *act;   /* (n, I) */
-    float *h;     /* (n, r) */
+    float *x;    /* (n, C) residual stream */
+    float *ln;   /* (n, C) */
+    float *mean; /* (n) */
+    float *rstd; /* (n) */
+    float *q;    /* (n, QW) */
+    float *k;    /* (n, KVD) */
+    float *v;    /* (n, KVD) */
+    float *atty; /* (n, QD) */
+    float *tmp;  /* (n, C) */
+    float *fch;  /* (n, I) */
+    float *up;   /* (n, I) */
+    float *act;  /* (n, I) */
+    float *h;    /* (n, r) */
 } stepbuf;
 struct rk_model {
     rk_model_config cfg;
@@ -219,37 +220,8 @@ struct rk_model {
 
 /* ---- small helpers ---------------------------------------------------------- */
 
-/* splitmix64's finalizer: a bijective mix, the seed expander of xoshiro and
- * the counter hash of dropout. */
-static uint64_t mix64(uint64_t z) {
-    z += 0x9e3779b97f4a7c15ull;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-/* xoshiro256**, for LoRA's initial A. */
-typedef struct xoshiro {
-    uint64_t s[4];
-} xoshiro;
-
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-static void xo_seed(xoshiro *x, uint64_t seed) {
-    for (int i = 0; i < 4; i++)
-        x->s[i] = seed = mix64(seed);
-}
-
-static uint64_t xo_next(xoshiro *x) {
-    uint64_t *s = x->s, r = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return r;
-}
+/* A 64-bit hash: one splitmix64 step from state z. */
+static uint64_t mix64(uint64_t z) { return rk_rng_next(&z); }
 
 /* Uniform in [0, 1) with 53 random bits. */
 static double u01(uint64_t bits) { return (double)(bits >> 11) * 0x1.0p-53; }
@@ -295,45 +267,10 @@ static char *path_join(const char *dir, const char *name) {
     return p;
 }
 
-static rk_status read_text(const char *path, char **text, size_t *n_text, rk_error *err) {
-    *text = NULL;
-    *n_text = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return rk_fail(err, errno == ENOENT ? RK_ENOTFOUND : RK_EIO, "%s: %s", path, strerror(errno));
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (cap - n < 4096) {
-            size_t ncap = cap ? 2 * cap : 8192;
-            char *p = realloc(buf, ncap);
-            if (!p) {
-                free(buf);
-                fclose(f);
-                return rk_fail(err, RK_ENOMEM, "%s: out of memory", path);
-            }
-            buf = p;
-            cap = ncap;
-        }
-        size_t got = fread(buf + n, 1, cap - n - 1, f);
-        n += got;
-        if (got == 0) break;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        return rk_fail(err, RK_EIO, "%s: read failed", path);
-    }
-    buf[n] = '\0';
-    *text = buf;
-    *n_text = n;
-    return RK_OK;
-}
-
 static rk_status read_json(const char *path, json_t **out, rk_error *err) {
     char *text;
     size_t n;
-    rk_status s = read_text(path, &text, &n, err);
+    rk_status s = rk_file_read(path, &text, &n, err);
     if (s) return s;
     s = rk_json_parse(text, n, path, out, err);
     free(text);
@@ -344,35 +281,6 @@ static rk_status read_json(const char *path, json_t **out, rk_error *err) {
         return rk_fail(err, RK_EFORMAT, "%s: not a JSON object", path);
     }
     return RK_OK;
-}
-
-/* Writes path.tmp, fsyncs it and renames it over path, so a reader never sees
- * half a file. */
-static rk_status write_atomic(const char *path, const char *data, size_t n, rk_error *err) {
-    size_t n_tmp = strlen(path) + 5;
-    char *tmp = malloc(n_tmp);
-    if (!tmp) return rk_fail(err, RK_ENOMEM, "%s: out of memory", path);
-    snprintf(tmp, n_tmp, "%s.tmp", path);
-    rk_status s = RK_OK;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) {
-        s = rk_fail(err, RK_EIO, "%s: %s", tmp, strerror(errno));
-        free(tmp);
-        return s;
-    }
-    size_t done = 0;
-    while (done < n) {
-        ssize_t w = write(fd, data + done, n - done);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) break;
-        done += (size_t)w;
-    }
-    if (done < n || fsync(fd) != 0) s = rk_fail(err, RK_EIO, "%s: write failed: %s", tmp, strerror(errno));
-    if (close(fd) != 0 && !s) s = rk_fail(err, RK_EIO, "%s: close: %s", tmp, strerror(errno));
-    if (!s && rename(tmp, path) != 0) s = rk_fail(err, RK_EIO, "%s: rename to %s: %s", tmp, path, strerror(errno));
-    if (s) unlink(tmp);
-    free(tmp);
-    return s;
 }
 
 static rk_status write_json(const char *path, const json_t *v, rk_error *err) {
@@ -386,7 +294,7 @@ static rk_status write_json(const char *path, const json_t *v, rk_error *err) {
     }
     t[n] = '\n';
     t[n + 1] = '\0';
-    rk_status s = write_atomic(path, t, n + 1, err);
+    rk_status s = rk_file_write_atomic(path, t, n + 1, err);
     free(t);
     return s;
 }
@@ -409,7 +317,8 @@ static void shape_text(char *buf, size_t n, int ndim, const int64_t *d) {
 
 #define REQUIRED INT_MIN
 
-static rk_status cfg_int(const char *what, const json_t *o, const char *key, int dflt, int *out, rk_error *err) {
+static rk_status cfg_int(const char *what, const json_t *o, const char *key, int dflt, int *out,
+                         rk_error *err) {
     const json_t *v = json_object_get(o, key);
     if (!v || json_is_null(v)) {
         if (dflt == REQUIRED) return rk_fail(err, RK_EFORMAT, "%s: \"%s\" is missing", what, key);
@@ -446,7 +355,8 @@ static rk_status cfg_num(const char *what, const json_t *o, const char *key, dou
     return RK_OK;
 }
 
-static rk_status cfg_bool(const char *what, const json_t *o, const char *key, int dflt, int *out, rk_error *err) {
+static rk_status cfg_bool(const char *what, const json_t *o, const char *key, int dflt, int *out,
+                          rk_error *err) {
     const json_t *v = json_object_get(o, key);
     if (!v || json_is_null(v)) {
         *out = dflt;
@@ -473,8 +383,9 @@ static rk_status parse_rope(const char *what, const json_t *root, rk_rope_cfg *r
     const json_t *params = json_object_get(root, "rope_parameters");
     const json_t *sc = json_is_object(params) ? params : json_object_get(root, "rope_scaling");
     double theta = 0;
-    rk_status s = cfg_num(what, json_is_object(params) && json_object_get(params, "rope_theta") ? params : root,
-                          "rope_theta", 10000.0, 0, &theta, err);
+    rk_status s =
+        cfg_num(what, json_is_object(params) && json_object_get(params, "rope_theta") ? params : root,
+                "rope_theta", 10000.0, 0, &theta, err);
     if (s) return s;
     if (theta <= 1.0) return rk_fail(err, RK_EFORMAT, "%s: \"rope_theta\" = %g must be above 1", what, theta);
     rope->theta = (float)theta;
@@ -485,8 +396,8 @@ static rk_status parse_rope(const char *what, const json_t *root, rk_rope_cfg *r
     if (!type) type = json_string_value(json_object_get(sc, "type"));
     if (!type || !strcmp(type, "default")) return RK_OK;
     if (strcmp(type, "llama3"))
-        return rk_fail(err, RK_EFORMAT, "%s: rope scaling \"%s\" is not supported (supported: default, llama3)", what,
-                       type);
+        return rk_fail(err, RK_EFORMAT,
+                       "%s: rope scaling \"%s\" is not supported (supported: default, llama3)", what, type);
     double factor = 0, low = 0, high = 0;
     int orig = 0;
     if ((s = cfg_num(what, sc, "factor", 0, 1, &factor, err)) ||
@@ -496,7 +407,8 @@ static rk_status parse_rope(const char *what, const json_t *root, rk_rope_cfg *r
         return s;
     if (factor <= 0 || low <= 0 || high <= low)
         return rk_fail(err, RK_EFORMAT,
-                       "%s: llama3 rope scaling needs factor > 0 and 0 < low_freq_factor < high_freq_factor", what);
+                       "%s: llama3 rope scaling needs factor > 0 and 0 < low_freq_factor < high_freq_factor",
+                       what);
     rope->llama3 = 1;
     rope->factor = (float)factor;
     rope->low_freq_factor = (float)low;
@@ -521,21 +433,24 @@ static rk_status parse_gpt2(rk_model *m, const char *what, const json_t *o, rk_e
         (s = cfg_bool(what, o, "scale_attn_by_inverse_layer_idx", 0, &inv_layer, err)) ||
         (s = cfg_bool(what, o, "tie_word_embeddings", 1, &c->tie_embeddings, err)))
         return s;
-    if (c->hidden > MAX_DIM / 4) return rk_fail(err, RK_EFORMAT, "%s: \"n_embd\" = %d is too large", what, c->hidden);
+    if (c->hidden > MAX_DIM / 4)
+        return rk_fail(err, RK_EFORMAT, "%s: \"n_embd\" = %d is too large", what, c->hidden);
     if ((s = cfg_dim(what, o, "n_inner", 4 * c->hidden, MAX_DIM, &c->intermediate, err))) return s;
     const json_t *act = json_object_get(o, "activation_function");
     const char *a = act ? json_string_value(act) : "gelu_new";
     if (!a || (strcmp(a, "gelu_new") && strcmp(a, "gelu_pytorch_tanh")))
-        return rk_fail(err, RK_EFORMAT,
-                       "%s: activation_function \"%s\" is not supported (supported: gelu_new, gelu_pytorch_tanh)",
-                       what, a ? a : "(not a string)");
+        return rk_fail(
+            err, RK_EFORMAT,
+            "%s: activation_function \"%s\" is not supported (supported: gelu_new, gelu_pytorch_tanh)", what,
+            a ? a : "(not a string)");
     if (!scale_w || inv_layer)
         return rk_fail(err, RK_EFORMAT,
                        "%s: attention scaled other than by 1/sqrt(head_dim) (scale_attn_weights false or "
                        "scale_attn_by_inverse_layer_idx true) is not supported",
                        what);
     if (c->hidden % c->n_head)
-        return rk_fail(err, RK_EFORMAT, "%s: n_embd %d is not a multiple of n_head %d", what, c->hidden, c->n_head);
+        return rk_fail(err, RK_EFORMAT, "%s: n_embd %d is not a multiple of n_head %d", what, c->hidden,
+                       c->n_head);
     c->arch = RK_ARCH_GPT2;
     c->n_kv_head = c->n_head;
     c->head_dim = c->hidden / c->n_head;
@@ -564,15 +479,17 @@ static rk_status parse_llama(rk_model *m, const char *what, const json_t *o, rk_
         return s;
     if (!qwen2 && !mistral && (s = cfg_bool(what, o, "attention_bias", 0, &attn_bias, err))) return s;
     if (c->hidden % c->n_head && !json_is_integer(json_object_get(o, "head_dim")))
-        return rk_fail(err, RK_EFORMAT, "%s: hidden_size %d is not a multiple of num_attention_heads %d", what,
-                       c->hidden, c->n_head);
-    if ((s = cfg_dim(what, o, "head_dim", c->hidden / c->n_head ? c->hidden / c->n_head : 1, 65536, &c->head_dim,
-                     err)))
+        return rk_fail(err, RK_EFORMAT, "%s: hidden_size %d is not a multiple of num_attention_heads %d",
+                       what, c->hidden, c->n_head);
+    if ((s = cfg_dim(what, o, "head_dim", c->hidden / c->n_head ? c->hidden / c->n_head : 1, 65536,
+                     &c->head_dim, err)))
         return s;
-    if (c->head_dim % 2) return rk_fail(err, RK_EFORMAT, "%s: head_dim %d is odd (rotary needs pairs)", what, c->head_dim);
+    if (c->head_dim % 2)
+        return rk_fail(err, RK_EFORMAT, "%s: head_dim %d is odd (rotary needs pairs)", what, c->head_dim);
     if (c->n_head % c->n_kv_head)
-        return rk_fail(err, RK_EFORMAT, "%s: num_attention_heads %d is not a multiple of num_key_value_heads %d",
-                       what, c->n_head, c->n_kv_head);
+        return rk_fail(err, RK_EFORMAT,
+                       "%s: num_attention_heads %d is not a multiple of num_key_value_heads %d", what,
+                       c->n_head, c->n_kv_head);
     if ((int64_t)c->n_head * c->head_dim > MAX_DIM)
         return rk_fail(err, RK_EFORMAT, "%s: num_attention_heads * head_dim is too large", what);
     const json_t *act = json_object_get(o, "hidden_act");
@@ -586,7 +503,8 @@ static rk_status parse_llama(rk_model *m, const char *what, const json_t *o, rk_
      * the window; longer ones are refused at run time. */
     int use_window = 1, window = 0;
     if (qwen2 && (s = cfg_bool(what, o, "use_sliding_window", 0, &use_window, err))) return s;
-    if ((qwen2 || mistral) && use_window && (s = cfg_int(what, o, "sliding_window", 0, &window, err))) return s;
+    if ((qwen2 || mistral) && use_window && (s = cfg_int(what, o, "sliding_window", 0, &window, err)))
+        return s;
     m->window = window > 0 && window < c->max_pos ? window : 0;
     c->arch = RK_ARCH_LLAMA;
     c->norm_eps = (float)eps;
@@ -600,8 +518,9 @@ static rk_status parse_config(rk_model *m, const char *what, const json_t *o, rk
     const char *mt = json_string_value(json_object_get(o, "model_type"));
     if (!mt) return rk_fail(err, RK_EFORMAT, "%s: no \"model_type\" string", what);
     if (strcmp(mt, "gpt2") && strcmp(mt, "llama") && strcmp(mt, "mistral") && strcmp(mt, "qwen2"))
-        return rk_fail(err, RK_EFORMAT, "%s: unsupported architecture \"%s\" (supported: gpt2, llama, mistral, qwen2)",
-                       what, mt);
+        return rk_fail(err, RK_EFORMAT,
+                       "%s: unsupported architecture \"%s\" (supported: gpt2, llama, mistral, qwen2)", what,
+                       mt);
     snprintf(m->cfg.model_type, sizeof m->cfg.model_type, "%s", mt);
     rk_status s = strcmp(mt, "gpt2") ? parse_llama(m, what, o, err) : parse_gpt2(m, what, o, err);
     if (s) return s;
@@ -653,7 +572,8 @@ static void layout_params(rk_model *m) {
         set_lin(m, K_Q, P_QW, P_QB, c->hidden, 3 * c->hidden, "transformer.h.%d.attn.c_attn", "c_attn");
         set_lin(m, K_O, P_OW, P_OB, c->hidden, c->hidden, "transformer.h.%d.attn.c_proj", "c_proj");
         set_lin(m, K_GATE, P_FCW, P_FCB, c->hidden, c->intermediate, "transformer.h.%d.mlp.c_fc", "c_fc");
-        set_lin(m, K_DOWN, P_DOWNW, P_DOWNB, c->intermediate, c->hidden, "transformer.h.%d.mlp.c_proj", "c_proj");
+        set_lin(m, K_DOWN, P_DOWNW, P_DOWNB, c->intermediate, c->hidden, "transformer.h.%d.mlp.c_proj",
+                "c_proj");
     } else {
         int64_t QD = m->QD, KVD = m->KVD;
         m->QW = m->QD;
@@ -678,10 +598,13 @@ static void layout_params(rk_model *m) {
         set_lin(m, K_Q, P_QW, bq, c->hidden, m->QD, "model.layers.%d.self_attn.q_proj", "q_proj");
         set_lin(m, K_K, P_KW, bk, c->hidden, m->KVD, "model.layers.%d.self_attn.k_proj", "k_proj");
         set_lin(m, K_V, P_VW, bv, c->hidden, m->KVD, "model.layers.%d.self_attn.v_proj", "v_proj");
-        set_lin(m, K_O, P_OW, m->o_bias ? P_OB : -1, m->QD, c->hidden, "model.layers.%d.self_attn.o_proj", "o_proj");
-        set_lin(m, K_GATE, P_FCW, -1, c->hidden, c->intermediate, "model.layers.%d.mlp.gate_proj", "gate_proj");
+        set_lin(m, K_O, P_OW, m->o_bias ? P_OB : -1, m->QD, c->hidden, "model.layers.%d.self_attn.o_proj",
+                "o_proj");
+        set_lin(m, K_GATE, P_FCW, -1, c->hidden, c->intermediate, "model.layers.%d.mlp.gate_proj",
+                "gate_proj");
         set_lin(m, K_UP, P_UPW, -1, c->hidden, c->intermediate, "model.layers.%d.mlp.up_proj", "up_proj");
-        set_lin(m, K_DOWN, P_DOWNW, -1, c->intermediate, c->hidden, "model.layers.%d.mlp.down_proj", "down_proj");
+        set_lin(m, K_DOWN, P_DOWNW, -1, c->intermediate, c->hidden, "model.layers.%d.mlp.down_proj",
+                "down_proj");
     }
     if (!c->tie_embeddings) set_group(m, P_LMHEAD, "lm_head.weight", 0, 2, V, C);
     size_t off = 0;
@@ -694,7 +617,9 @@ static void layout_params(rk_model *m) {
     if (m->QD > m->maxin) m->maxin = m->QD;
 }
 
-static float *wptr(const rk_model *m, int g, int l) { return m->params + m->g[g].off + (size_t)l * m->g[g].n1; }
+static float *wptr(const rk_model *m, int g, int l) {
+    return m->params + m->g[g].off + (size_t)l * m->g[g].n1;
+}
 
 static float *gptr(const rk_model *m, int g, int l) {
     return m->grads ? m->grads + m->g[g].off + (size_t)l * m->g[g].n1 : NULL;
@@ -772,8 +697,8 @@ static rk_status load_weights(rk_model *m, const char *dir, rk_error *err) {
                 char want[64], got[160];
                 shape_text(want, sizeof want, p->ndim, p->d);
                 shape_text(got, sizeof got, t->ndim, t->shape);
-                s = rk_fail(err, RK_EFORMAT, "%s: tensor \"%s\" has shape %s, expected %s from config.json", t->file,
-                            t->name, got, want);
+                s = rk_fail(err, RK_EFORMAT, "%s: tensor \"%s\" has shape %s, expected %s from config.json",
+                            t->file, t->name, got, want);
                 break;
             }
             s = rk_st_read_f32(t, wptr(m, g, l), p->n1, err);
@@ -897,11 +822,11 @@ static size_t acts_layout(const rk_model *m, int B, int T, acts *a, float *base)
     size_t off = 0;
     acts dummy;
     if (!a) a = &dummy;
-#define CARVE(field, count)                                                                                        \
-    do {                                                                                                           \
-        size_t cnt_ = (count);                                                                                     \
-        a->field = base && cnt_ ? base + off : NULL;                                                               \
-        off += cnt_;                                                                                               \
+#define CARVE(field, count)                                                                                  \
+    do {                                                                                                     \
+        size_t cnt_ = (count);                                                                               \
+        a->field = base && cnt_ ? base + off : NULL;                                                         \
+        off += cnt_;                                                                                         \
     } while (0)
     CARVE(encoded, N * C);
     CARVE(ln1, L * N * C);
@@ -937,11 +862,11 @@ static size_t bwd_layout(const rk_model *m, int B, int T, bwd *d, float *base) {
     size_t off = 0;
     bwd dummy;
     if (!d) d = &dummy;
-#define CARVE_D(field, count)                                                                                      \
-    do {                                                                                                           \
-        size_t cnt_ = (count);                                                                                     \
-        d->field = base && cnt_ ? base + off : NULL;                                                               \
-        off += cnt_;                                                                                               \
+#define CARVE_D(field, count)                                                                                \
+    do {                                                                                                     \
+        size_t cnt_ = (count);                                                                               \
+        d->field = base && cnt_ ? base + off : NULL;                                                         \
+        off += cnt_;                                                                                         \
     } while (0)
     CARVE_D(dres, N * C);
     CARVE_D(dln, N * C);
@@ -962,11 +887,11 @@ static size_t step_layout(const rk_model *m, int n, stepbuf *s, float *base) {
     const rk_model_config *c = &m->cfg;
     size_t N = (size_t)n, C = (size_t)c->hidden, I = (size_t)c->intermediate;
     size_t off = 0;
-#define CARVE_S(field, count)                                                                                      \
-    do {                                                                                                           \
-        size_t cnt_ = (count);                                                                                     \
-        s->field = base && cnt_ ? base + off : NULL;                                                               \
-        off += cnt_;                                                                                               \
+#define CARVE_S(field, count)                                                                                \
+    do {                                                                                                     \
+        size_t cnt_ = (count);                                                                               \
+        s->field = base && cnt_ ? base + off : NULL;                                                         \
+        off += cnt_;                                                                                         \
     } while (0)
     CARVE_S(x, N * C);
     CARVE_S(ln, N * C);
@@ -1027,7 +952,8 @@ static void linear_forward(const rk_model *m, int l, int k, float *out, const fl
                            float *xdrop, int drop) {
     const lin_spec *li = &m->lin[k];
     int conv1d = m->cfg.arch == RK_ARCH_GPT2;
-    rk_matmul_forward(out, inp, wptr(m, li->w, l), li->b >= 0 ? wptr(m, li->b, l) : NULL, N, li->in, li->out, conv1d);
+    rk_matmul_forward(out, inp, wptr(m, li->w, l), li->b >= 0 ? wptr(m, li->b, l) : NULL, N, li->in, li->out,
+                      conv1d);
     int j = lora_index(m, l, k);
     if (j < 0) return;
     const lmod *md = &m->mods[j];
@@ -1040,17 +966,18 @@ static void linear_forward(const rk_model *m, int l, int k, float *out, const fl
      * bases too. */
     rk_matmul_forward(h, x, m->lparams + md->a, NULL, N, li->in, m->r, 0);
     scale_inplace(h, (size_t)N * m->r, m->lscale);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, li->out, m->r, 1.0f, h, m->r, m->lparams + md->b, m->r,
-                1.0f, out, li->out);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, li->out, m->r, 1.0f, h, m->r, m->lparams + md->b,
+                m->r, 1.0f, out, li->out);
 }
 
 /* Adds to dinp the gradient through module (l, k), and to the trainable
  * weights theirs. */
-static void linear_backward(rk_model *m, int l, int k, float *dinp, const float *dout, const float *inp, int N) {
+static void linear_backward(rk_model *m, int l, int k, float *dinp, const float *dout, const float *inp,
+                            int N) {
     const lin_spec *li = &m->lin[k];
     int conv1d = m->cfg.arch == RK_ARCH_GPT2;
-    rk_matmul_backward(dinp, gptr(m, li->w, l), li->b >= 0 ? gptr(m, li->b, l) : NULL, dout, inp, wptr(m, li->w, l),
-                       N, li->in, li->out, conv1d);
+    rk_matmul_backward(dinp, gptr(m, li->w, l), li->b >= 0 ? gptr(m, li->b, l) : NULL, dout, inp,
+                       wptr(m, li->w, l), N, li->in, li->out, conv1d);
     int j = lora_index(m, l, k);
     if (j < 0) return;
     const lmod *md = &m->mods[j];
@@ -1063,7 +990,8 @@ static void linear_backward(rk_model *m, int l, int k, float *dinp, const float 
         size_t n = (size_t)N * li->in;
         dropout_apply(m->a.xdrop, inp, n, m->stream, j, m->dropout);
         memset(m->d.dxl, 0, n * sizeof *m->d.dxl);
-        rk_matmul_backward(m->d.dxl, m->lgrads + md->a, NULL, dh, m->a.xdrop, m->lparams + md->a, N, li->in, m->r, 0);
+        rk_matmul_backward(m->d.dxl, m->lgrads + md->a, NULL, dh, m->a.xdrop, m->lparams + md->a, N, li->in,
+                           m->r, 0);
         dropout_backward(dinp, m->d.dxl, n, m->stream, j, m->dropout);
     } else {
         rk_matmul_backward(dinp, m->lgrads + md->a, NULL, dh, inp, m->lparams + md->a, N, li->in, m->r, 0);
@@ -1077,8 +1005,8 @@ static float *lora_h(const rk_model *m, int l, int k, int N) {
 
 /* ---- forward ------------------------------------------------------------------ */
 
-static void norm_forward(const rk_model *m, float *out, float *mean, float *rstd, const float *inp, int gw, int gb,
-                         int l, int N) {
+static void norm_forward(const rk_model *m, float *out, float *mean, float *rstd, const float *inp, int gw,
+                         int gb, int l, int N) {
     const rk_model_config *c = &m->cfg;
     if (c->arch == RK_ARCH_GPT2)
         rk_layernorm_forward(out, mean, rstd, inp, wptr(m, gw, l), wptr(m, gb, l), N, c->hidden, c->norm_eps);
@@ -1086,8 +1014,8 @@ static void norm_forward(const rk_model *m, float *out, float *mean, float *rstd
         rk_rmsnorm_forward(out, rstd, inp, wptr(m, gw, l), N, c->hidden, c->norm_eps);
 }
 
-static void norm_backward(const rk_model *m, float *dinp, const float *dout, const float *inp, const float *mean,
-                          const float *rstd, int gw, int gb, int l, int N) {
+static void norm_backward(const rk_model *m, float *dinp, const float *dout, const float *inp,
+                          const float *mean, const float *rstd, int gw, int gb, int l, int N) {
     const rk_model_config *c = &m->cfg;
     if (c->arch == RK_ARCH_GPT2)
         rk_layernorm_backward(dinp, gptr(m, gw, l), gptr(m, gb, l), dout, inp, wptr(m, gw, l), mean, rstd, N,
@@ -1096,15 +1024,17 @@ static void norm_backward(const rk_model *m, float *dinp, const float *dout, con
         rk_rmsnorm_backward(dinp, gptr(m, gw, l), dout, inp, wptr(m, gw, l), rstd, N, c->hidden);
 }
 
-static const float *lm_head_w(const rk_model *m) { return wptr(m, m->cfg.tie_embeddings ? P_WTE : P_LMHEAD, 0); }
+static const float *lm_head_w(const rk_model *m) {
+    return wptr(m, m->cfg.tie_embeddings ? P_WTE : P_LMHEAD, 0);
+}
 
 static rk_status check_tokens(const rk_model *m, const int32_t *tokens, const int32_t *targets, int B, int T,
                               rk_error *err) {
     int V = m->cfg.vocab_size;
     for (int i = 0; i < B * T; i++) {
         if (tokens[i] < 0 || tokens[i] >= V)
-            return rk_fail(err, RK_EINVAL, "token %d at [%d, %d] is outside the vocabulary [0, %d)", (int)tokens[i],
-                           i / T, i % T, V);
+            return rk_fail(err, RK_EINVAL, "token %d at [%d, %d] is outside the vocabulary [0, %d)",
+                           (int)tokens[i], i / T, i % T, V);
         if (targets && targets[i] >= V)
             return rk_fail(err, RK_EINVAL, "target %d at [%d, %d] is outside the vocabulary [0, %d)",
                            (int)targets[i], i / T, i % T, V);
@@ -1112,8 +1042,8 @@ static rk_status check_tokens(const rk_model *m, const int32_t *tokens, const in
     return RK_OK;
 }
 
-rk_status rk_model_forward(rk_model *m, const int32_t *tokens, const int32_t *targets, int B, int T, float *loss,
-                           rk_error *err) {
+rk_status rk_model_forward(rk_model *m, const int32_t *tokens, const int32_t *targets, int B, int T,
+                           float *loss, rk_error *err) {
     const rk_model_config *c = &m->cfg;
     if (loss) *loss = NAN;
     m->have_logits = m->can_backward = 0;
@@ -1135,8 +1065,10 @@ rk_status rk_model_forward(rk_model *m, const int32_t *tokens, const int32_t *ta
         if (a) m->tokens = a;
         int32_t *b = a ? realloc(m->targets, N * sizeof *b) : NULL;
         if (b) m->targets = b;
-        if (!a || !b) s = rk_fail(err, RK_ENOMEM, "out of memory");
-        else m->tok_cap = N;
+        if (!a || !b)
+            s = rk_fail(err, RK_ENOMEM, "out of memory");
+        else
+            m->tok_cap = N;
     }
     if (s) return s;
     acts_layout(m, B, T, &m->a, m->acts_mem);
@@ -1190,7 +1122,8 @@ rk_status rk_model_forward(rk_model *m, const int32_t *tokens, const int32_t *ta
         memcpy(res2, res1, N * C * sizeof *res2);
         add_inplace(res2, a->tmp, N * C);
     }
-    norm_forward(m, a->lnf, a->lnf_mean, a->lnf_rstd, a->res2 + (size_t)(L - 1) * N * C, P_LNFW, P_LNFB, 0, n);
+    norm_forward(m, a->lnf, a->lnf_mean, a->lnf_rstd, a->res2 + (size_t)(L - 1) * N * C, P_LNFW, P_LNFB, 0,
+                 n);
     rk_matmul_forward(a->logits, a->lnf, lm_head_w(m), NULL, n, C, c->vocab_size, 0);
     m->have_logits = 1;
     if (!targets) return RK_OK;
@@ -1209,7 +1142,8 @@ const float *rk_model_logits(const rk_model *m) { return m->have_logits ? m->a.l
 
 rk_status rk_model_backward(rk_model *m, float scale, rk_error *err) {
     if (!m->can_backward)
-        return rk_fail(err, RK_ESTATE, "backward needs a forward with targets since the last backward or change");
+        return rk_fail(err, RK_ESTATE,
+                       "backward needs a forward with targets since the last backward or change");
     const rk_model_config *c = &m->cfg;
     int B = m->B, T = m->T;
     rk_status s = reserve(&m->bwd_mem, &m->bwd_cap, bwd_layout(m, B, T, NULL, NULL), err);
@@ -1223,16 +1157,17 @@ rk_status rk_model_backward(rk_model *m, float scale, rk_error *err) {
     bwd *d = &m->d;
     size_t N = (size_t)B * T;
     int n = (int)N, L = c->n_layer, C = c->hidden, I = c->intermediate, NH = c->n_head, NKV = c->n_kv_head,
-        HD = c->head_dim, QD = m->QD, KVD = m->KVD, QW = m->QW, V = c->vocab_size, gpt2 = c->arch == RK_ARCH_GPT2;
+        HD = c->head_dim, QD = m->QD, KVD = m->KVD, QW = m->QW, V = c->vocab_size,
+        gpt2 = c->arch == RK_ARCH_GPT2;
 
     float *dlogits = a->logits;
     rk_crossentropy_backward(dlogits, a->logits, m->targets, n, V, scale / (float)m->count);
     memset(d->dln, 0, N * C * sizeof *d->dln);
-    rk_matmul_backward(d->dln, gptr(m, c->tie_embeddings ? P_WTE : P_LMHEAD, 0), NULL, dlogits, a->lnf, lm_head_w(m),
-                       n, C, V, 0);
+    rk_matmul_backward(d->dln, gptr(m, c->tie_embeddings ? P_WTE : P_LMHEAD, 0), NULL, dlogits, a->lnf,
+                       lm_head_w(m), n, C, V, 0);
     memset(d->dres, 0, N * C * sizeof *d->dres);
-    norm_backward(m, d->dres, d->dln, a->res2 + (size_t)(L - 1) * N * C, a->lnf_mean, a->lnf_rstd, P_LNFW, P_LNFB, 0,
-                  n);
+    norm_backward(m, d->dres, d->dln, a->res2 + (size_t)(L - 1) * N * C, a->lnf_mean, a->lnf_rstd, P_LNFW,
+                  P_LNFB, 0, n);
 
     for (int l = L - 1; l >= 0; l--) {
         const float *in = l ? a->res2 + (size_t)(l - 1) * N * C : a->encoded;
@@ -1265,13 +1200,14 @@ rk_status rk_model_backward(rk_model *m, float scale, rk_error *err) {
         memset(d->dq, 0, N * QW * sizeof *d->dq);
         memset(d->dln, 0, N * C * sizeof *d->dln);
         if (gpt2) {
-            rk_attention_backward(d->dq, d->dq + C, d->dq + 2 * C, d->datt, d->datty, att, q, QW, q + C, q + 2 * C, QW,
-                                  B, T, NH, NH, HD);
+            rk_attention_backward(d->dq, d->dq + C, d->dq + 2 * C, d->datt, d->datty, att, q, QW, q + C,
+                                  q + 2 * C, QW, B, T, NH, NH, HD);
         } else {
             float *k = a->k + (size_t)l * N * KVD, *v = a->v + (size_t)l * N * KVD;
             memset(d->dk, 0, N * KVD * sizeof *d->dk);
             memset(d->dv, 0, N * KVD * sizeof *d->dv);
-            rk_attention_backward(d->dq, d->dk, d->dv, d->datt, d->datty, att, q, QD, k, v, KVD, B, T, NH, NKV, HD);
+            rk_attention_backward(d->dq, d->dk, d->dv, d->datt, d->datty, att, q, QD, k, v, KVD, B, T, NH,
+                                  NKV, HD);
             rk_rope_backward(d->dq, B, T, NH, HD, QD, m->rope_cos, m->rope_sin, 0);
             rk_rope_backward(d->dk, B, T, NKV, HD, KVD, m->rope_cos, m->rope_sin, 0);
             linear_backward(m, l, K_K, d->dln, d->dk, ln1, n);
@@ -1281,7 +1217,8 @@ rk_status rk_model_backward(rk_model *m, float scale, rk_error *err) {
         norm_backward(m, d->dres, d->dln, in, ln1_mean, ln1_rstd, P_LN1W, P_LN1B, l, n);
     }
     if (m->grads)
-        rk_embedding_backward(gptr(m, P_WTE, 0), gpt2 ? gptr(m, P_WPE, 0) : NULL, d->dres, m->tokens, B, T, C, 0);
+        rk_embedding_backward(gptr(m, P_WTE, 0), gpt2 ? gptr(m, P_WPE, 0) : NULL, d->dres, m->tokens, B, T, C,
+                              0);
     return RK_OK;
 }
 
@@ -1320,8 +1257,8 @@ static rk_status ensure_kv(rk_model *m, int npos, rk_error *err) {
 /* Attention of n new queries (at positions pos..pos+n-1) over the cached keys
  * 0..pos+i, one pass with a running maximum (online softmax), written
  * straight into out (n, NH*HD). */
-static void decode_attention(float *out, const float *q, int q_stride, const float *kc, const float *vc, int kv_stride,
-                             int n, int pos, int NH, int NKV, int HD) {
+static void decode_attention(float *out, const float *q, int q_stride, const float *kc, const float *vc,
+                             int kv_stride, int n, int pos, int NH, int NKV, int HD) {
     int group = NH / NKV;
     float scale = (float)(1.0 / sqrt((double)HD));
     long work = (long)n * NH * (pos + n) * HD;
@@ -1366,8 +1303,9 @@ rk_status rk_model_step(rk_model *m, const int32_t *tokens, int n, int pos, floa
         return rk_fail(err, RK_EINVAL, "positions %d..%d are past the model's %d positions", pos, pos + n - 1,
                        c->max_pos);
     if (m->window && pos + n > m->window)
-        return rk_fail(err, RK_EINVAL, "position %d is past the sliding window of %d, which is not implemented",
-                       pos + n - 1, m->window);
+        return rk_fail(err, RK_EINVAL,
+                       "position %d is past the sliding window of %d, which is not implemented", pos + n - 1,
+                       m->window);
     if (pos > m->kv_len)
         return rk_fail(err, RK_EINVAL, "step at position %d, but the cache holds positions 0..%d only", pos,
                        m->kv_len - 1);
@@ -1380,8 +1318,8 @@ rk_status rk_model_step(rk_model *m, const int32_t *tokens, int n, int pos, floa
     step_layout(m, n, b, m->step_mem);
     m->kv_len = pos; /* positions from pos on are rewritten below */
 
-    int L = c->n_layer, C = c->hidden, I = c->intermediate, NH = c->n_head, NKV = c->n_kv_head, HD = c->head_dim,
-        QD = m->QD, KVD = m->KVD, QW = m->QW, gpt2 = c->arch == RK_ARCH_GPT2;
+    int L = c->n_layer, C = c->hidden, I = c->intermediate, NH = c->n_head, NKV = c->n_kv_head,
+        HD = c->head_dim, QD = m->QD, KVD = m->KVD, QW = m->QW, gpt2 = c->arch == RK_ARCH_GPT2;
     size_t N = (size_t)n;
     rk_embedding_forward(b->x, tokens, wptr(m, P_WTE, 0), gpt2 ? wptr(m, P_WPE, 0) : NULL, 1, n, C, pos);
     for (int l = 0; l < L; l++) {
@@ -1498,8 +1436,8 @@ static const char *kind_suffix(const rk_model *m, int k) { return strstr(m->lin[
 
 /* Attaches adapters of rank r to the modules marked in mask (L, NK), with
  * zero weights; the base loses its gradients. */
-static rk_status lora_setup(rk_model *m, int r, float alpha, int rslora, float dropout, const unsigned char *mask,
-                            rk_error *err) {
+static rk_status lora_setup(rk_model *m, int r, float alpha, int rslora, float dropout,
+                            const unsigned char *mask, rk_error *err) {
     int L = m->cfg.n_layer;
     size_t nm = 0, nf = 0;
     for (int i = 0; i < L * NK; i++)
@@ -1564,7 +1502,8 @@ static rk_status lora_setup(rk_model *m, int r, float alpha, int rslora, float d
 
 rk_status rk_model_lora_add(rk_model *m, const rk_lora_opts *o, rk_error *err) {
     if (m->lora) return rk_fail(err, RK_ESTATE, "the model already has LoRA adapters");
-    if (o->r <= 0 || o->r > 65536) return rk_fail(err, RK_EINVAL, "LoRA rank r = %d is out of range (1..65536)", o->r);
+    if (o->r <= 0 || o->r > 65536)
+        return rk_fail(err, RK_EINVAL, "LoRA rank r = %d is out of range (1..65536)", o->r);
     if (!isfinite(o->alpha)) return rk_fail(err, RK_EINVAL, "LoRA alpha is not finite");
     if (!(o->dropout >= 0.0f && o->dropout < 1.0f))
         return rk_fail(err, RK_EINVAL, "LoRA dropout %g is outside [0, 1)", (double)o->dropout);
@@ -1582,7 +1521,8 @@ rk_status rk_model_lora_add(rk_model *m, const rk_lora_opts *o, rk_error *err) {
             n--;
         if (n) {
             if (!match_target(m, s, n, kinds))
-                return rk_fail(err, RK_EINVAL, "LoRA target \"%.*s\" is not a module of %s models (supported: %s)",
+                return rk_fail(err, RK_EINVAL,
+                               "LoRA target \"%.*s\" is not a module of %s models (supported: %s)",
                                (int)(n > 64 ? 64 : n), s, m->cfg.model_type, names);
             any = 1;
         }
@@ -1600,14 +1540,13 @@ rk_status rk_model_lora_add(rk_model *m, const rk_lora_opts *o, rk_error *err) {
     /* A as nn.Linear's default init, kaiming_uniform_(a=sqrt(5)): bound
      * sqrt(6 / ((1 + 5) * fan_in)) = 1/sqrt(in). B stays 0, so the adapted
      * model starts equal to the base. */
-    xoshiro rng;
-    xo_seed(&rng, o->seed);
+    uint64_t rng = o->seed;
     for (size_t j = 0; j < m->n_mods; j++) {
         const lmod *md = &m->mods[j];
         double bound = 1.0 / sqrt((double)md->in);
         float *A = m->lparams + md->a;
         for (size_t i = 0; i < (size_t)m->r * md->in; i++)
-            A[i] = (float)((2.0 * u01(xo_next(&rng)) - 1.0) * bound);
+            A[i] = (float)((2.0 * rk_rng_unit(&rng) - 1.0) * bound);
     }
     return RK_OK;
 }
@@ -1661,9 +1600,9 @@ static int parse_lora_name(const rk_model *m, const char *name, int *layer, int 
 /* Settings of adapter_config.json that would change the adapter's math and
  * that raftkit does not implement: refused rather than half-applied. */
 static rk_status check_unsupported(const char *what, const json_t *o, rk_error *err) {
-    static const char *const must_be_empty[] = {"rank_pattern",        "alpha_pattern",     "layers_to_transform",
-                                                "modules_to_save",     "layer_replication", "target_parameters",
-                                                "trainable_token_indices"};
+    static const char *const must_be_empty[] = {
+        "rank_pattern",      "alpha_pattern",     "layers_to_transform",    "modules_to_save",
+        "layer_replication", "target_parameters", "trainable_token_indices"};
     static const char *const must_be_false[] = {"use_dora", "lora_bias", "use_qalora"};
     for (size_t i = 0; i < sizeof must_be_empty / sizeof *must_be_empty; i++) {
         const json_t *v = json_object_get(o, must_be_empty[i]);
@@ -1686,7 +1625,8 @@ static rk_status check_unsupported(const char *what, const json_t *o, rk_error *
 
 rk_status rk_model_lora_load(rk_model *m, const char *adir, rk_error *err) {
     if (m->lora) return rk_fail(err, RK_ESTATE, "the model already has LoRA adapters");
-    char *cpath = path_join(adir, "adapter_config.json"), *wpath = path_join(adir, "adapter_model.safetensors");
+    char *cpath = path_join(adir, "adapter_config.json"),
+         *wpath = path_join(adir, "adapter_model.safetensors");
     char *bpath = path_join(adir, "adapter_model.bin");
     json_t *o = NULL;
     rk_safetensors *st = NULL;
@@ -1742,11 +1682,12 @@ rk_status rk_model_lora_load(rk_model *m, const char *adir, rk_error *err) {
         const rk_st_tensor *t = rk_st_get(st, i);
         int l, k, w;
         if (!parse_lora_name(m, t->name, &l, &k, &w))
-            s = rk_fail(err, RK_EFORMAT, "%s: tensor \"%s\" is not a LoRA weight of any module of this %s model",
-                        wpath, t->name, m->cfg.model_type);
+            s = rk_fail(err, RK_EFORMAT,
+                        "%s: tensor \"%s\" is not a LoRA weight of any module of this %s model", wpath,
+                        t->name, m->cfg.model_type);
         else if (!allowed[k])
-            s = rk_fail(err, RK_EFORMAT, "%s: tensor \"%s\" adapts %s, which target_modules does not name", wpath,
-                        t->name, m->lin[k].target);
+            s = rk_fail(err, RK_EFORMAT, "%s: tensor \"%s\" adapts %s, which target_modules does not name",
+                        wpath, t->name, m->lin[k].target);
         else if (ten[(l * NK + k) * 2 + w])
             s = rk_fail(err, RK_EFORMAT, "%s: tensors \"%s\" and \"%s\" are the same weight", wpath,
                         ten[(l * NK + k) * 2 + w]->name, t->name);
@@ -1766,14 +1707,14 @@ rk_status rk_model_lora_load(rk_model *m, const char *adir, rk_error *err) {
             const rk_st_tensor *t = ten[i * 2 + w];
             int64_t want[2] = {w ? li->out : r, w ? r : li->in};
             if (!t)
-                s = rk_fail(err, RK_EFORMAT, "%s: %s has lora_%c but no lora_%c weight", wpath, path, w ? 'A' : 'B',
-                            w ? 'B' : 'A');
+                s = rk_fail(err, RK_EFORMAT, "%s: %s has lora_%c but no lora_%c weight", wpath, path,
+                            w ? 'A' : 'B', w ? 'B' : 'A');
             else if (t->ndim != 2 || t->shape[0] != want[0] || t->shape[1] != want[1]) {
                 char a[64], b[160];
                 shape_text(a, sizeof a, 2, want);
                 shape_text(b, sizeof b, t->ndim, t->shape);
-                s = rk_fail(err, RK_EFORMAT, "%s: tensor \"%s\" has shape %s, expected %s for r = %d", wpath, t->name,
-                            b, a, r);
+                s = rk_fail(err, RK_EFORMAT, "%s: tensor \"%s\" has shape %s, expected %s for r = %d", wpath,
+                            t->name, b, a, r);
             }
         }
     }
@@ -1813,10 +1754,12 @@ rk_status rk_model_lora_save(const rk_model *m, const char *dir, const char *bas
             seen[m->mods[j].kind] = 1;
         for (int k = 0; k < NK; k++) {
             int dup = 0;
-            for (int i = 0; i < k; i++)
+            for (int i = 0; i < k && seen[k]; i++)
                 dup |= seen[i] && !strcmp(m->lin[i].target, m->lin[k].target);
             if (seen[k] && !dup) json_array_append_new(targets, json_string(m->lin[k].target));
         }
+        char dropout_text[32];
+        snprintf(dropout_text, sizeof dropout_text, "%.7g", (double)m->dropout);
         float a = m->alpha;
         json_t *alpha = a == floorf(a) && fabsf(a) < 1e9f ? json_integer((json_int_t)a) : json_real(a);
         /* The keys peft's LoraConfig reads, with the values that say "plain
@@ -1832,7 +1775,8 @@ rk_status rk_model_lora_save(const rk_model *m, const char *dir, const char *bas
         json_object_set_new(o, "layers_to_transform", json_null());
         json_object_set_new(o, "lora_alpha", alpha);
         json_object_set_new(o, "lora_bias", json_false());
-        json_object_set_new(o, "lora_dropout", json_real(m->dropout));
+        /* the float's shortest decimal, not 0.10000000149011612 */
+        json_object_set_new(o, "lora_dropout", json_real(strtod(dropout_text, NULL)));
         json_object_set_new(o, "modules_to_save", json_null());
         json_object_set_new(o, "peft_type", json_string("LORA"));
         json_object_set_new(o, "r", json_integer(m->r));
@@ -1864,11 +1808,11 @@ rk_status rk_model_lora_merge(rk_model *m, rk_error *err) {
         float *W = wptr(m, m->lin[md->kind].w, md->layer);
         const float *A = m->lparams + md->a, *B = m->lparams + md->b;
         if (m->cfg.arch == RK_ARCH_GPT2) /* Conv1D W [in, out] += s (B·A)ᵀ = s Aᵀ·Bᵀ */
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasTrans, md->in, md->out, m->r, m->lscale, A, md->in, B, m->r,
-                        1.0f, W, md->out);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasTrans, md->in, md->out, m->r, m->lscale, A, md->in, B,
+                        m->r, 1.0f, W, md->out);
         else /* nn.Linear W [out, in] += s B·A */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, md->out, md->in, m->r, m->lscale, B, m->r, A,
-                        md->in, 1.0f, W, md->in);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, md->out, md->in, m->r, m->lscale, B, m->r,
+                        A, md->in, 1.0f, W, md->in);
     }
     drop_lora(m);
     m->grads = grads;

@@ -170,9 +170,16 @@ def build(name, maker, rslora, seed):
     peft_model.eval()
     adir = os.path.join(d, "adapter")
     peft_model.save_pretrained(adir)
-    for extra in ("README.md",):
-        if os.path.exists(os.path.join(adir, extra)):
-            os.remove(os.path.join(adir, extra))
+    if os.path.exists(os.path.join(adir, "README.md")):
+        os.remove(os.path.join(adir, "README.md"))
+    # PEFT keeps target_modules as a set, whose order follows Python's string
+    # hashing: sorted, reruns write the same bytes.
+    cpath = os.path.join(adir, "adapter_config.json")
+    with open(cpath) as f:
+        acfg = json.load(f)
+    acfg["target_modules"] = sorted(acfg["target_modules"])
+    with open(cpath, "w") as f:
+        json.dump(acfg, f, indent=2, sort_keys=True)
     lora_init = copy.deepcopy(peft_model)
     peft_model.zero_grad()
     out = peft_model(input_ids=input_ids, labels=labels)
