@@ -1,5 +1,4 @@
-"""Writes the parity fixtures of model/ (tests/unit/test_model.c) and the
-learning-rate schedules the trainer checks against: tiny random GPT-2, Llama
+"""Writes the parity fixtures of model/ (tests/unit/test_model.c): tiny random GPT-2, Llama
 (GQA, Llama 3 rope scaling) and Qwen2 (q/k/v bias, tied) models made with
 transformers, each with the logits, loss and gradients PyTorch computes on
 one batch, ten AdamW steps of full and LoRA fine-tuning, a PEFT adapter and a
@@ -26,8 +25,6 @@ from transformers import (
     LlamaForCausalLM,
     Qwen2Config,
     Qwen2ForCausalLM,
-    get_cosine_schedule_with_warmup,
-    get_linear_schedule_with_warmup,
 )
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -206,29 +203,9 @@ def build(name, maker, rslora, seed):
         sys.exit(f"{name}: greedy argmax margin {margin} too small: change the seed")
 
 
-def schedules():
-    """The lr multiplier of each of 20 steps (5 warmup) under transformers'
-    linear and cosine schedules, as the Trainer applies them: entry i is the
-    multiplier used by optimizer step i + 1."""
-    out = {"num_warmup_steps": 5, "num_training_steps": 20}
-    for key, fn in (("linear", get_linear_schedule_with_warmup), ("cosine", get_cosine_schedule_with_warmup)):
-        opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
-        sched = fn(opt, num_warmup_steps=5, num_training_steps=20)
-        vals = []
-        for _ in range(20):
-            vals.append(sched.get_last_lr()[0])
-            opt.step()
-            sched.step()
-        out[key] = vals
-    with open(os.path.join(OUT, "schedules.json"), "w") as f:
-        json.dump(out, f, indent=1)
-        f.write("\n")
-
-
 if __name__ == "__main__":
     torch.set_num_threads(1)
     os.makedirs(OUT, exist_ok=True)
     build("gpt2", make_gpt2, rslora=False, seed=1)
     build("llama_gqa", make_llama_gqa, rslora=False, seed=2)
     build("qwen2_bias", make_qwen2_bias, rslora=True, seed=3)
-    schedules()
