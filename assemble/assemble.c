@@ -89,7 +89,7 @@ typedef struct run {
     size_t ndocs;
     chunk_rec *chunks;
     size_t nchunks;
-    rk_buf arena; /* the chunks' texts, each NUL-terminated */
+    rk_buf arena;            /* the chunks' texts, each NUL-terminated */
     uint32_t *pool[NSPLITS]; /* chunk indices of each split */
     size_t npool[NSPLITS];
     item *items;

@@ -11,7 +11,9 @@
 #include "raftkit/status.h"
 
 /* Parses n bytes of JSON text. On failure the message reads
- * "WHAT: line L, column C: cause". *out is a new reference (json_decref it). */
+ * "WHAT: line L, column C: cause". *out is a new reference (json_decref it).
+ * A document holding an integer beyond 64 bits is read with every integer as
+ * a real (as Hugging Face's tokenizer_config.json needs). */
 rk_status rk_json_parse(const char *text, size_t n, const char *what, json_t **out, rk_error *err);
 
 /* Writes v compactly on one line followed by '\n' (JSON Lines); keys keep

@@ -1,5 +1,5 @@
 """A tiny chat model for raft-train's end-to-end tests and the demo: a
-byte-level BPE tokenizer trained here (512 ids, ChatML special tokens) and a
+byte-level BPE tokenizer trained here (1024 ids, ChatML special tokens) and a
 random Qwen2-style model over it (2 layers, d=64, GQA, qkv bias, tied
 embeddings). Written as a Hugging Face directory that transformers loads.
 Run by hand; writes tests/parity/fixtures/tiny-chat/.
@@ -28,7 +28,7 @@ specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 tok = Tokenizer(models.BPE())
 tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
 tok.decoder = decoders.ByteLevel()
-trainer = trainers.BpeTrainer(vocab_size=512, special_tokens=specials,
+trainer = trainers.BpeTrainer(vocab_size=1024, special_tokens=specials,
                               initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
 tok.train_from_iterator(corpus, trainer)
 tok.save(os.path.join(OUT, "tokenizer.json"))
@@ -41,7 +41,7 @@ fast.save_pretrained(OUT)
 
 torch.manual_seed(0)
 cfg = Qwen2Config(vocab_size=tok.get_vocab_size(), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                  num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
+                  num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
                   tie_word_embeddings=True, eos_token_id=tok.token_to_id("<|endoftext|>"), bos_token_id=None)
 model = Qwen2ForCausalLM(cfg).float()
 model.save_pretrained(OUT, safe_serialization=True)

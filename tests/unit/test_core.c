@@ -41,6 +41,17 @@ Test(json, parse_error_names_input_line_and_column) {
     cr_assert(strstr(e.msg, "cfg.json: line 2, column"), "%s", e.msg);
 }
 
+Test(json, integers_beyond_64_bits_read_as_reals) {
+    /* as in every tokenizer_config.json transformers writes */
+    const char *text = "{\"model_max_length\": 1000000000000000019884624838656, \"eos_token\": \"</s>\"}";
+    json_t *v;
+    rk_error e = {0};
+    cr_assert_eq(rk_json_parse(text, strlen(text), "tokenizer_config.json", &v, &e), RK_OK, "%s", e.msg);
+    cr_assert_float_eq(json_real_value(json_object_get(v, "model_max_length")), 1e30, 1e16);
+    cr_assert_str_eq(json_string_value(json_object_get(v, "eos_token")), "</s>");
+    json_decref(v);
+}
+
 Test(json, print_line_is_compact_and_ordered) {
     json_t *v = json_pack("{sisssb}", "z", 1, "a", "x", "m", 1);
     char *buf = NULL;
