@@ -41,12 +41,15 @@ asan-test: deps build-asan/CMakeCache.txt
 # Throughput figures of the issues' targets: ingest (about a minute; writes
 # ~1 GB under $$TMPDIR), then vector search and index loading (a few minutes
 # on 2 cores; ~2 GB of memory, ~1 GB under $$TMPDIR), then raft-assemble on
-# a generated KB of 100,000 chunks (a minute or two).
+# a generated KB of 100,000 chunks (a minute or two), then training and
+# generation on a GPT-2-sized model (several minutes; set RK_TORCH_PYTHON to a
+# Python with torch for PyTorch's figure beside ours).
 bench: deps
 	$(MAKE) build
 	build/bench/bench-ingest
 	build/bench/bench-index
 	build/bench/bench-assemble
+	OMP_WAIT_POLICY=passive build/bench/bench-train
 
 demo: deps
 	$(MAKE) build
