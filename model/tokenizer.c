@@ -74,10 +74,10 @@
 #include <sys/stat.h>
 #include <utf8proc.h>
 
+#include "raftkit/file.h"
 #include "raftkit/hash.h"
 #include "raftkit/json.h"
 
-#define MAX_FILE ((size_t)1 << 30)
 #define MAX_STEPS 16       /* pre-tokenizer, normalizer or decoder steps after flattening */
 #define CACHE_MAX_WORD 256 /* longer words are merged every time */
 #define CACHE_MAX_BYTES ((size_t)64 << 20)
@@ -543,38 +543,6 @@ static int32_t vocab_find(const rk_tokenizer *t, const char *s, size_t n) {
 static int meta_cut_safe(const rk_tokenizer *t);
 
 /* ---- loading: helpers ---- */
-
-static rk_status read_file(const char *path, char **out, size_t *n, rk_error *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return rk_fail(err, errno == ENOENT ? RK_ENOTFOUND : RK_EIO, "%s: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
-        return rk_fail(err, RK_EIO, "%s: not a regular file", path);
-    }
-    if ((uint64_t)st.st_size > MAX_FILE) {
-        fclose(f);
-        return rk_fail(err, RK_EFORMAT, "%s: %lld bytes, more than a tokenizer file can be", path,
-                       (long long)st.st_size);
-    }
-    size_t len = (size_t)st.st_size;
-    char *p = malloc(len + 1);
-    if (!p) {
-        fclose(f);
-        return rk_fail(err, RK_ENOMEM, "%s: out of memory", path);
-    }
-    size_t got = fread(p, 1, len, f);
-    int bad = ferror(f);
-    fclose(f);
-    if (bad || got != len) {
-        free(p);
-        return rk_fail(err, RK_EIO, "%s: read failed", path);
-    }
-    p[len] = 0;
-    *out = p;
-    *n = len;
-    return RK_OK;
-}
 
 static const char *jstr(const json_t *o, const char *key) {
     return json_string_value(json_object_get(o, key));
@@ -1171,7 +1139,7 @@ static rk_status load_config(rk_tokenizer *t, const char *dir, rk_error *err) {
     snprintf(cpath, n, "%s/tokenizer_config.json", dir);
     char *text = NULL;
     size_t len = 0;
-    rk_status s = read_file(cpath, &text, &len, err);
+    rk_status s = rk_file_read(cpath, &text, &len, err);
     if (s == RK_ENOTFOUND) {
         free(cpath);
         return RK_OK;
@@ -1214,7 +1182,7 @@ rk_status rk_tok_load(const char *path, rk_tokenizer **out, rk_error *err) {
     char *text = NULL;
     size_t len = 0;
     json_t *root = NULL;
-    rk_status s = read_file(t->path, &text, &len, err);
+    rk_status s = rk_file_read(t->path, &text, &len, err);
     if (!s) s = rk_json_parse(text, len, t->path, &root, err);
     free(text);
     if (!s && !json_is_object(root)) s = rk_fail(err, RK_EFORMAT, "%s: not a JSON object", t->path);
