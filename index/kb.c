@@ -139,9 +139,12 @@ static rk_status check_dir(const char *path, rk_kb_mode mode, rk_error *err) {
     if (!d) return rk_fail(err, RK_EIO, "%s: %s", path, strerror(errno));
     struct dirent *e;
     int empty = 1;
-    /* LMDB's own lock file alone means another process is creating the KB now. */
+    /* LMDB's own files alone mean another process is creating the KB now
+     * (data.mdb may have appeared since the stat above). */
     while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && strcmp(e->d_name, "lock.mdb")) empty = 0;
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && strcmp(e->d_name, "lock.mdb") &&
+            strcmp(e->d_name, "data.mdb"))
+            empty = 0;
     closedir(d);
     if (!empty)
         return rk_fail(err, RK_ENOTKB, "%s: not a raftkit KB and not empty; refusing to create a KB in it",
