@@ -52,6 +52,7 @@
 
 #include "raftkit/file.h"
 #include "raftkit/json.h"
+#include "raftkit/le.h"
 
 #define MAX_HEADER ((uint64_t)100 * 1000 * 1000)
 #define INDEX_NAME "model.safetensors.index.json"
@@ -154,13 +155,6 @@ uint16_t rk_f32_to_bf16(float f) {
 }
 
 /* ---- reading ---- */
-
-static uint64_t load_u64le(const unsigned char *p) {
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
 
 static const char *const other_dtypes[] = {"F64", "I64", "I32",  "I16",     "I8",      "U64", "U32",
                                            "U16", "U8",  "BOOL", "F8_E4M3", "F8_E5M2", NULL};
@@ -303,7 +297,7 @@ static rk_status load_file(rk_safetensors *st, const char *path, rk_error *err) 
     m->n = (size_t)sb.st_size;
 
     const unsigned char *bytes = p;
-    uint64_t hlen = load_u64le(bytes);
+    uint64_t hlen = rk_le_get(bytes, 8);
     if (hlen > MAX_HEADER)
         return rk_fail(err, RK_EFORMAT, "%s: header size %llu is absurd (more than 100 MB)", path,
                        (unsigned long long)hlen);
@@ -619,11 +613,6 @@ static int cmp_out(const void *a, const void *b) {
     return strcmp((*(const rk_st_out *const *)a)->name, (*(const rk_st_out *const *)b)->name);
 }
 
-static void put_le(unsigned char *p, uint64_t v, int n) {
-    for (int i = 0; i < n; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
 /* Sets *out to the header JSON (unpadded, malloc'ed) for the tensors in
  * order o[0..n) and the metadata. */
 static rk_status header_text(const char *path, const rk_st_out *const *o, size_t n,
@@ -715,9 +704,9 @@ static int write_data(FILE *f, const rk_st_out *t) {
         for (size_t j = 0; j < k; j++) {
             float x = t->data[i + j];
             switch (t->dtype) {
-            case RK_F32: put_le(buf + 4 * j, f32_bits(x), 4); break;
-            case RK_F16: put_le(buf + 2 * j, rk_f32_to_f16(x), 2); break;
-            case RK_BF16: put_le(buf + 2 * j, rk_f32_to_bf16(x), 2); break;
+            case RK_F32: rk_le_put(buf + 4 * j, f32_bits(x), 4); break;
+            case RK_F16: rk_le_put(buf + 2 * j, rk_f32_to_f16(x), 2); break;
+            case RK_BF16: rk_le_put(buf + 2 * j, rk_f32_to_bf16(x), 2); break;
             }
         }
         if (fwrite(buf, esz, k, f) != k) return -1;
@@ -753,7 +742,7 @@ rk_status rk_st_write(const char *path, const rk_st_out *t, size_t n, const char
     rk_atomic a;
     if (!(s = rk_atomic_open(&a, path, err))) {
         unsigned char len[8];
-        put_le(len, n_hdr + pad, 8);
+        rk_le_put(len, n_hdr + pad, 8);
         int bad = fwrite(len, 1, 8, a.f) != 8 || fwrite(hdr, 1, n_hdr, a.f) != n_hdr ||
                   fwrite("        ", 1, pad, a.f) != pad;
         for (size_t i = 0; !bad && i < n; i++)

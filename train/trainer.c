@@ -13,6 +13,7 @@
 #include "raftkit/file.h"
 #include "raftkit/hash.h"
 #include "raftkit/json.h"
+#include "raftkit/le.h"
 #include "raftkit/log.h"
 #include "raftkit/rng.h"
 #include "raftkit/tokenizer.h"
@@ -64,27 +65,6 @@ static uint64_t hash_opts(const rk_train_opts *o, size_t n, size_t nex) {
 
 /* ---- checkpoints ---- */
 
-static void put_u32(unsigned char *p, uint32_t v) {
-    for (int i = 0; i < 4; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-static void put_u64(unsigned char *p, uint64_t v) {
-    for (int i = 0; i < 8; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-static uint32_t get_u32(const unsigned char *p) {
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-static uint64_t get_u64(const unsigned char *p) {
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
 static rk_status save_checkpoint(trainer *t, rk_error *err) {
     snprintf(t->tmp, sizeof t->tmp, "%s/checkpoint", t->o->out);
     if (mkdir(t->tmp, 0777) && errno != EEXIST)
@@ -92,14 +72,14 @@ static rk_status save_checkpoint(trainer *t, rk_error *err) {
     snprintf(t->tmp, sizeof t->tmp, "%s/checkpoint/state.bin", t->o->out);
     unsigned char h[CKPT_HEADER] = {0};
     memcpy(h, CKPT_MAGIC, 8);
-    put_u32(h + 8, CKPT_VERSION);
-    put_u32(h + 12, (uint32_t)t->o->method);
-    put_u64(h + 16, (uint64_t)t->step);
-    put_u64(h + 24, t->epoch);
-    put_u64(h + 32, t->pos);
-    put_u64(h + 40, t->n);
-    put_u64(h + 48, t->opts_hash);
-    put_u64(h + 56, (uint64_t)t->opt.t);
+    rk_le_put(h + 8, CKPT_VERSION, 4);
+    rk_le_put(h + 12, (uint32_t)t->o->method, 4);
+    rk_le_put(h + 16, (uint64_t)t->step, 8);
+    rk_le_put(h + 24, t->epoch, 8);
+    rk_le_put(h + 32, t->pos, 8);
+    rk_le_put(h + 40, t->n, 8);
+    rk_le_put(h + 48, t->opts_hash, 8);
+    rk_le_put(h + 56, (uint64_t)t->opt.t, 8);
     rk_atomic a;
     rk_status s = rk_atomic_open(&a, t->tmp, err);
     if (s) return s;
@@ -124,11 +104,11 @@ static rk_status load_checkpoint(trainer *t, int *found, rk_error *err) {
     rk_status s = RK_OK;
     if (fstat(fileno(f), &st) || fread(h, 1, sizeof h, f) != sizeof h || memcmp(h, CKPT_MAGIC, 8))
         s = rk_fail(err, RK_EFORMAT, "%s: not a raft-train checkpoint", t->tmp);
-    else if (get_u32(h + 8) != CKPT_VERSION)
+    else if ((uint32_t)rk_le_get(h + 8, 4) != CKPT_VERSION)
         s = rk_fail(err, RK_EVERSION, "%s: checkpoint version %u (this raft-train reads %u)", t->tmp,
-                    get_u32(h + 8), CKPT_VERSION);
-    else if (get_u64(h + 40) != t->n || get_u64(h + 48) != t->opts_hash ||
-             get_u32(h + 12) != (uint32_t)t->o->method)
+                    (uint32_t)rk_le_get(h + 8, 4), CKPT_VERSION);
+    else if (rk_le_get(h + 40, 8) != t->n || rk_le_get(h + 48, 8) != t->opts_hash ||
+             (uint32_t)rk_le_get(h + 12, 4) != (uint32_t)t->o->method)
         s = rk_fail(
             err, RK_EINVAL,
             "%s: the checkpoint was made with other options or data (method, LoRA settings, template, "
@@ -143,10 +123,10 @@ static rk_status load_checkpoint(trainer *t, int *found, rk_error *err) {
         s = rk_fail(err, RK_EIO, "%s: read failed", t->tmp);
     fclose(f);
     if (s) return s;
-    t->step = (long)get_u64(h + 16);
-    t->epoch = get_u64(h + 24);
-    t->pos = get_u64(h + 32);
-    t->opt.t = (long)get_u64(h + 56);
+    t->step = (long)rk_le_get(h + 16, 8);
+    t->epoch = rk_le_get(h + 24, 8);
+    t->pos = rk_le_get(h + 32, 8);
+    t->opt.t = (long)rk_le_get(h + 56, 8);
     *found = 1;
     return RK_OK;
 }
