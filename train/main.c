@@ -181,7 +181,7 @@ static int cmd_generate(rk_cli *cli, int argc, char **argv) {
     if (!s && adapter) s = rk_model_lora_load(m, adapter, &err);
     if (!s && chat)
         s = tpl_name ? rk_template_parse(tpl_name, &tpl, &err) : rk_template_detect(model, &tpl, &err);
-    if (!s) s = rk_dataset_prompt(tok, tpl, chat, prompt, &ids, &err);
+    if (!s) s = rk_template_prompt(tok, tpl, chat, NULL, prompt, &ids, &err);
     if (!s) s = rk_generate(m, tok, ids.v, ids.n, &so, NULL, &text, &err);
     if (!s) {
         if (cli->json) {

@@ -10,7 +10,7 @@
  *   alpaca            {"instruction", "input"?, "output"}           one user turn (instruction, a blank
  *                                                                   line, input), one assistant turn
  *   text              {"text"}                                      plain language modelling
- * Chats go through the chat template (chatml, llama3 or plain). With the sft
+ * Chats go through the chat template (template.h). With the sft
  * objective only assistant turns and completions count in the loss (TRL's
  * completion-only loss), each with the token that ends it (<|im_end|>,
  * <|eot_id|>, or EOS); with the lm objective every token counts. BOS is
@@ -24,21 +24,10 @@
 #include <stdint.h>
 
 #include "raftkit/status.h"
+#include "raftkit/template.h"
 #include "raftkit/tokenizer.h"
 
-typedef enum rk_template { RK_TPL_PLAIN = 0, RK_TPL_CHATML = 1, RK_TPL_LLAMA3 = 2 } rk_template;
 typedef enum rk_objective { RK_OBJ_LM = 0, RK_OBJ_SFT = 1 } rk_objective;
-
-/* "plain", "chatml", "llama3" → *out; RK_EINVAL naming the choices otherwise. */
-rk_status rk_template_parse(const char *name, rk_template *out, rk_error *err);
-const char *rk_template_name(rk_template t);
-
-/* The template the model directory's chat template (chat_template.jinja, else
- * tokenizer_config.json's "chat_template") is: chatml when it
- * writes <|im_start|>, llama3 when it writes <|start_header_id|>, plain when
- * the model directory has no chat template. RK_EINVAL when it has one of
- * another kind (the message asks for --template). */
-rk_status rk_template_detect(const char *model_dir, rk_template *out, rk_error *err);
 
 typedef struct rk_data_opts {
     rk_objective objective;
@@ -80,13 +69,6 @@ void rk_dataset_free(rk_dataset *d);
  * and targets hold B * max_len entries. */
 int rk_dataset_batch(const rk_dataset *d, const size_t *rows, int B, int32_t pad, int32_t *tokens,
                      int32_t *targets);
-
-/* Appends to out the ids of a generation prompt encoded as training
- * encodes its records: BOS by the same rule, then with chat set a user turn
- * of text in the template's markup and the opening of the assistant's turn,
- * else text as it is. */
-rk_status rk_dataset_prompt(const rk_tokenizer *tok, rk_template tpl, int chat, const char *text, rk_ids *out,
-                            rk_error *err);
 
 /* A permutation of [0, n) drawn from (seed, epoch): the order of an epoch,
  * the same whenever it is asked for again (resume). */

@@ -313,7 +313,7 @@ Test(dataset, generation_prompt_opens_the_assistant_turn) {
     char *d = tokenizer_dir(NULL);
     rk_tokenizer *t = load_tok(d);
     rk_ids ids = {0};
-    cr_assert_eq(rk_dataset_prompt(t, RK_TPL_CHATML, 1, "q", &ids, NULL), RK_OK);
+    cr_assert_eq(rk_template_prompt(t, RK_TPL_CHATML, 1, NULL, "q", &ids, NULL), RK_OK);
     seq w = {0};
     add_tok(&w, IM_START, 0);
     add_text(&w, "user\nq", 0);
