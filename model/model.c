@@ -162,6 +162,7 @@ typedef struct stepbuf {
 struct rk_model {
     rk_model_config cfg;
     json_t *config; /* config.json as loaded, written back by rk_model_save */
+    char *dir;      /* the directory it was loaded from, resolved: adapters name their base by it */
     int o_bias;     /* llama attention_bias: o_proj has a bias too */
     int window;     /* sliding-window attention span, 0 = none */
     int QD, KVD, QW, maxin;
@@ -714,6 +715,8 @@ rk_status rk_model_load(const char *dir, rk_model **out, rk_error *err) {
     if (!cpath) return rk_fail(err, RK_ENOMEM, "out of memory");
     rk_model *m = calloc(1, sizeof *m);
     rk_status s = m ? RK_OK : rk_fail(err, RK_ENOMEM, "out of memory");
+    if (!s && !(m->dir = realpath(dir, NULL)) && !(m->dir = strdup(dir)))
+        s = rk_fail(err, RK_ENOMEM, "out of memory");
     if (!s) s = read_json(cpath, &m->config, err);
     if (!s) s = parse_config(m, cpath, m->config, err);
     free(cpath);
@@ -757,6 +760,7 @@ static void drop_lora(rk_model *m) {
 void rk_model_free(rk_model *m) {
     if (!m) return;
     json_decref(m->config);
+    free(m->dir);
     free(m->params);
     free(m->grads);
     free(m->plist);
@@ -1623,6 +1627,40 @@ static rk_status check_unsupported(const char *what, const json_t *o, rk_error *
     return RK_OK;
 }
 
+/* The last component of a path or hub id ("meta-llama/Llama-3.2-1B" ->
+ * "Llama-3.2-1B"), without trailing slashes, as s[0..*n). */
+static const char *last_component(const char *p, size_t *n) {
+    size_t e = strlen(p);
+    while (e > 1 && p[e - 1] == '/')
+        e--;
+    size_t b = e;
+    while (b && p[b - 1] != '/')
+        b--;
+    *n = e - b;
+    return p + b;
+}
+
+/* An adapter whose base_model_name_or_path names another model than m is
+ * refused, even when its shapes fit (a base and its instruct variant share
+ * them): the model is known by its directory's name and by the
+ * "_name_or_path" transformers records in config.json. */
+static rk_status check_base(const rk_model *m, const char *cpath, const json_t *o, rk_error *err) {
+    const char *base = json_string_value(json_object_get(o, "base_model_name_or_path"));
+    if (!base || !*base) return RK_OK;
+    const char *names[2] = {m->dir, json_string_value(json_object_get(m->config, "_name_or_path"))};
+    size_t bn, n;
+    const char *b = last_component(base, &bn);
+    for (int i = 0; i < 2; i++) {
+        const char *c = names[i] && *names[i] ? last_component(names[i], &n) : NULL;
+        if (c && n == bn && !memcmp(c, b, n)) return RK_OK;
+    }
+    return rk_fail(
+        err, RK_EFORMAT,
+        "%s: the adapter was trained on base model \"%s\", not on the model loaded from %s; a copy of "
+        "that model under another name needs base_model_name_or_path set to this directory",
+        cpath, base, m->dir);
+}
+
 rk_status rk_model_lora_load(rk_model *m, const char *adir, rk_error *err) {
     if (m->lora) return rk_fail(err, RK_ESTATE, "the model already has LoRA adapters");
     char *cpath = path_join(adir, "adapter_config.json"),
@@ -1641,6 +1679,7 @@ rk_status rk_model_lora_load(rk_model *m, const char *adir, rk_error *err) {
     target_names(m, names, sizeof names);
     if (!s) s = read_json(cpath, &o, err);
     if (!s) s = check_unsupported(cpath, o, err);
+    if (!s) s = check_base(m, cpath, o, err);
     if (!s && !(s = cfg_dim(cpath, o, "r", REQUIRED, 65536, &r, err)) &&
         !(s = cfg_num(cpath, o, "lora_alpha", 0, 1, &alpha, err)) &&
         !(s = cfg_num(cpath, o, "lora_dropout", 0, 0, &dropout, err)) &&

@@ -87,7 +87,9 @@ rk_status rk_model_lora_add(rk_model *m, const rk_lora_opts *o, rk_error *err);
 /* Loads a PEFT adapter directory (adapter_config.json +
  * adapter_model.safetensors or adapter_model.bin is refused), as written by
  * peft or by rk_model_lora_save; same effect as rk_model_lora_add with the
- * adapter's weights. */
+ * adapter's weights. An adapter whose base_model_name_or_path names another
+ * model (its last component is neither the model directory's name nor
+ * config.json's _name_or_path's) is refused with both names. */
 rk_status rk_model_lora_load(rk_model *m, const char *adapter_dir, rk_error *err);
 /* Writes adapter_config.json and adapter_model.safetensors to dir, atomically
  * per file. base_model names the base in adapter_config.json. */

@@ -822,6 +822,13 @@ Test(model, bad_adapters) {
     cr_expect_eq(rk_model_lora_load(m, tmp, &e), RK_EFORMAT);
     cr_expect(strstr(e.msg, "use_dora"), "%s", e.msg);
     json_object_set_new(c, "use_dora", json_false());
+    /* an adapter trained on another base model, though its shapes fit */
+    json_object_set_new(c, "base_model_name_or_path", json_string("Qwen/Qwen2-0.5B-Instruct"));
+    json_dump_file(c, path, 0);
+    cr_expect_eq(rk_model_lora_load(m, tmp, &e), RK_EFORMAT);
+    cr_expect(strstr(e.msg, "\"Qwen/Qwen2-0.5B-Instruct\"") && strstr(e.msg, "/llama_gqa"), "%s", e.msg);
+    /* the base named by a hub id or another path ending in the model's name */
+    json_object_set_new(c, "base_model_name_or_path", json_string("someone/llama_gqa/"));
     json_dump_file(c, path, 0);
     lora_load_ok(m, tmp); /* and now it is right */
     json_decref(c);
