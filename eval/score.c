@@ -49,8 +49,10 @@ static json_t *golds_of(const json_t *rec) {
             json_array_append(g, json_object_get(v, "text"));
     }
     if (json_array_size(g)) return g;
-    const char *a = str_field(rec, "answer");
-    if (!a) a = str_field(rec, "gold_final_answer");
+    /* RAFT's eval files keep the model's text in "answer": the gold field
+     * that means nothing else comes first. */
+    const char *a = str_field(rec, "gold_final_answer");
+    if (!a) a = str_field(rec, "answer");
     if (a) {
         json_array_append_new(g, json_string(a));
         return g;

@@ -49,8 +49,9 @@
  * eval format ({"id", "question", "answer", "context": [texts], "chunk_ids",
  * "titles", "oracle_chunk_ids", "instruction"}) or its raft format (the RAFT
  * reference's: "context": {"title", "sentences"}, "oracle_context",
- * "cot_answer"). Gold answers are read from "answers" (a list), "answer",
- * "gold_final_answer" or the final answer of "cot_answer", first found. */
+ * "cot_answer"). Gold answers are read from "answers" (a list),
+ * "gold_final_answer", "answer" or the final answer of "cot_answer", the
+ * first found. */
 #ifndef RAFTKIT_EVALRUN_H
 #define RAFTKIT_EVALRUN_H
 
