@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "raftkit/buf.h"
@@ -114,5 +115,23 @@ rk_status rk_file_copy(const char *src, const char *dst, rk_error *err) {
     rk_status s = rk_file_read(src, &data, &n, err);
     if (!s) s = rk_file_write_atomic(dst, data, n, err);
     free(data);
+    return s;
+}
+
+rk_status rk_mkdir_p(const char *dir, rk_error *err) {
+    char *p = strdup(dir);
+    if (!p) return rk_fail(err, RK_ENOMEM, "out of memory");
+    rk_status s = RK_OK;
+    /* each prefix ending before a '/', then the whole path */
+    for (char *c = p + 1; !s; c++) {
+        if (*c && *c != '/') continue;
+        char end = *c;
+        *c = 0;
+        if (c[-1] != '/' && mkdir(p, 0777) && errno != EEXIST)
+            s = rk_fail(err, RK_EIO, "%s: mkdir: %s", p, strerror(errno));
+        *c = end;
+        if (!end) break;
+    }
+    free(p);
     return s;
 }

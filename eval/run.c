@@ -38,6 +38,7 @@ typedef struct gen {
 static void gen_close(gen *g) {
     rk_model_free(g->m);
     rk_tok_free(g->tok);
+    g->m = NULL, g->tok = NULL;
 }
 
 static rk_status gen_open(const rk_eval_opts *o, gen *g, rk_error *err) {
@@ -114,6 +115,7 @@ typedef struct retriever {
 static void retriever_close(retriever *r) {
     rk_searcher_close(r->s);
     rk_kb_close(r->kb);
+    r->s = NULL, r->kb = NULL;
 }
 
 static rk_status retriever_open(const rk_eval_opts *o, retriever *r, rk_error *err) {
@@ -266,9 +268,7 @@ static rk_status check_settings(const char *dir, const json_t *settings, rk_erro
         if (access(preds, F_OK) == 0)
             s = rk_fail(err, RK_ESTATE,
                         "%s: predictions.jsonl without run.json: not a raft-eval run to continue", dir);
-        else if (mkdir(dir, 0777) && errno != EEXIST)
-            s = rk_fail(err, RK_EIO, "%s: %s", dir, strerror(errno));
-        else {
+        else if (!(s = rk_mkdir_p(dir, err))) {
             char *t = json_dumps(settings, JSON_INDENT(2));
             s = t ? rk_file_write_atomic(path, t, strlen(t), err) : rk_fail(err, RK_ENOMEM, "out of memory");
             free(t);

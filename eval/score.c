@@ -331,11 +331,12 @@ static const char *prediction_text(const json_t *p) {
 
 static rk_status write_run(const char *dir, json_t *const *preds, size_t n, const json_t *metrics,
                            rk_error *err) {
-    if (mkdir(dir, 0777) && errno != EEXIST) return rk_fail(err, RK_EIO, "%s: %s", dir, strerror(errno));
+    rk_status s = rk_mkdir_p(dir, err);
+    if (s) return s;
     char path[4200];
     snprintf(path, sizeof path, "%s/predictions.jsonl", dir);
     rk_atomic a = {0};
-    rk_status s = rk_atomic_open(&a, path, err);
+    s = rk_atomic_open(&a, path, err);
     for (size_t i = 0; !s && i < n; i++)
         if (rk_json_print_line(a.f, preds[i])) s = rk_fail(err, RK_EIO, "%s: %s", path, strerror(errno));
     if (s) {

@@ -35,4 +35,8 @@ rk_status rk_file_write_atomic(const char *path, const void *data, size_t n, rk_
 /* Copies src to dst atomically. */
 rk_status rk_file_copy(const char *src, const char *dst, rk_error *err);
 
+/* Creates directory dir and its missing parents (mkdir -p). RK_EIO naming
+ * the one that could not be made. */
+rk_status rk_mkdir_p(const char *dir, rk_error *err);
+
 #endif
