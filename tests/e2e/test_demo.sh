@@ -17,6 +17,9 @@ before=$(sed -E 's/.*eval loss ([0-9.]+) -> ([0-9.]+).*/\1/' <<<"$line")
 after=$(sed -E 's/.*eval loss ([0-9.]+) -> ([0-9.]+).*/\2/' <<<"$line")
 awk -v a="$before" -v b="$after" 'BEGIN { exit !(a != "" && b < a) }' &&
     pass "demo: fine-tuning lowers the eval loss ($line)" || fail "demo: no falling eval loss" "${line:-(no line)}"
+grep -q '^demo: raft-eval report of 4 runs in' out && [ -s "$tmp/work/report/report.html" ] &&
+    pass "demo: raft-eval runs the four settings and reports them" ||
+    fail "demo: no raft-eval report" "$(last_output | tail -20)"
 grep -q '^A (tiny random model + adapter):' out && pass "demo: the adapter generates" ||
     fail "demo: no generation printed" "$(last_output | tail -20)"
 
