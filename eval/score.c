@@ -137,9 +137,9 @@ rk_status rk_eval_load(const char *path, int examples, rk_eval_set *set, rk_erro
         json_t *rec;
         if ((s = rk_json_parse(at, (size_t)(end - at), what, &rec, err))) break;
         if (!json_is_object(rec) || (examples && !str_field(rec, "question"))) {
-            json_decref(rec);
             s = rk_fail(err, RK_EFORMAT, "%s: %s", what,
                         json_is_object(rec) ? "no \"question\" string" : "not a JSON object");
+            json_decref(rec);
             break;
         }
         if (set->n == cap) {
@@ -238,11 +238,12 @@ json_t *rk_eval_score_one(const char *id, const char *question, const json_t *go
         for (j = 0; t && j < ng && !in_context; j++)
             in_context = rk_squad_contains(t, strlen(t), g[j]);
     }
-    json_t *r = json_pack(
-        "{s:s, s:s, s:O, s:s, s:s, s:b, s:i, s:f, s:i, s:i, s:i, s:o, s:O}", "id", id, "question", question,
-        "golds", golds, "output", output, "answer", answer, "answer_tag", tagged, "em", em, "f1", f1,
-        "quotes", gr.quotes, "quotes_found", gr.found, "quotes_oracle", gr.oracle, "answer_in_context",
-        closed ? json_null() : json_boolean(in_context), "documents", docs ? docs : json_array());
+    json_t *r =
+        json_pack("{s:s, s:s, s:O, s:s, s:s, s:b, s:i, s:f, s:i, s:i, s:i, s:o, s:o}", "id", id, "question",
+                  question, "golds", golds, "output", output, "answer", answer, "answer_tag", tagged, "em",
+                  em, "f1", f1, "quotes", gr.quotes, "quotes_found", gr.found, "quotes_oracle", gr.oracle,
+                  "answer_in_context", closed ? json_null() : json_boolean(in_context), "documents",
+                  docs ? json_incref((json_t *)docs) : json_array());
     free(answer);
     free(g);
     return r;
