@@ -15,6 +15,7 @@ pkgs=(
     libxml2-dev           # HTML
     libpoppler-glib-dev   # PDF (optional for a build, installed here so PDF is tested)
     libcairo2-dev         # tests draw their PDFs with cairo
+    chromium              # e2e/test_report loads report.html in a headless browser
 )
 missing=()
 for p in "${pkgs[@]}"; do
