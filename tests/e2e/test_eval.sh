@@ -68,7 +68,7 @@ cat >raft_pred.jsonl <<'EOF'
 {"question": "Who built it?", "gold_final_answer": "The Harbour Board", "answer": "##Reason: ...\n<ANSWER>: harbour board"}
 {"question": "When?", "gold_final_answer": "1962", "answer": "<ANSWER>: in 1963"}
 EOF
-expect_rc 0 "score RAFT-format predictions" "$eval_" score --pred raft_pred.jsonl --out runs/raft-ref --json
+expect_rc 0 "score RAFT-format predictions" "$eval_" score --pred raft_pred.jsonl --out runs/raft-ref --name raft-reference --json
 expect_out_has '"em":50.0' "EM as SQuAD scores it (articles, case)"
 first_id=$(head -n 1 test.jsonl | sed -E 's/^\{"id":"([^"]*)".*/\1/')
 printf '{"id": "%s", "prediction": "x"}\n{"id": "nope", "prediction": "y"}\n' "$first_id" >ids.jsonl
@@ -79,7 +79,7 @@ expect_out_has "\"missing\":$((n - 1))" "examples without a prediction are count
 
 # --- the report, in a browser -----------------------------------------------------
 expect_rc 0 "report" "$eval_" report runs/closed runs/oracle runs/rag runs/raft-ref --out report
-for name in tiny-chat-closed raft-oracle lora-rag raft_pred.jsonl; do
+for name in tiny-chat-closed raft-oracle lora-rag raft-reference; do
     grep -qF "$name" report/report.md && pass "report.md lists $name" || fail "report.md lacks $name"
 done
 check_in_browser report/report.html "${RK_REPORT_SCREENSHOT:-$tmp/report.png}" &&
