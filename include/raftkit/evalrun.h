@@ -39,7 +39,7 @@
  *    "quotes_oracle": share of answers quoting an oracle document,
  *    "answer_in_context": share of examples whose documents hold a gold
  *    answer (null in closed mode),
- *    "recall": {"1": x, "5": x, "10": x} and "mrr": 0..1 of the oracle chunk
+ *    "recall": {"1": x, "5": x, "10": x} (percent) and "mrr": 0..1 of the oracle chunk
  *    among those retrieved (rag mode; null otherwise)}
  *
  * run.json — the settings a rerun must match to continue where the last
