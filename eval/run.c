@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "raftkit/buf.h"
@@ -252,9 +251,10 @@ static json_t *settings_of(const rk_eval_opts *o, size_t k) {
         o->gen.top_k, "top_p", (double)o->gen.top_p, "stop", stop, "seed", (json_int_t)o->gen.seed);
 }
 
-/* Checks that a run directory's earlier run had these settings, or records
- * them in a new one. */
-static rk_status check_settings(const char *dir, const json_t *settings, rk_error *err) {
+/* Checks that a run directory's earlier run had these settings; *fresh is
+ * set when there is none, for record_settings once the model has loaded (a
+ * run that fails to start leaves nothing that would refuse its rerun). */
+static rk_status check_settings(const char *dir, const json_t *settings, int *fresh, rk_error *err) {
     char *path = join(dir, "run.json"), *preds = join(dir, "predictions.jsonl");
     if (!path || !preds) {
         free(path), free(preds);
@@ -263,16 +263,14 @@ static rk_status check_settings(const char *dir, const json_t *settings, rk_erro
     char *text;
     size_t n;
     rk_error e;
+    *fresh = 0;
     rk_status s = rk_file_read(path, &text, &n, &e);
     if (s == RK_ENOTFOUND) {
+        s = RK_OK;
         if (access(preds, F_OK) == 0)
             s = rk_fail(err, RK_ESTATE,
                         "%s: predictions.jsonl without run.json: not a raft-eval run to continue", dir);
-        else if (!(s = rk_mkdir_p(dir, err))) {
-            char *t = json_dumps(settings, JSON_INDENT(2));
-            s = t ? rk_file_write_atomic(path, t, strlen(t), err) : rk_fail(err, RK_ENOMEM, "out of memory");
-            free(t);
-        }
+        *fresh = 1;
     } else if (s) {
         s = rk_fail(err, s, "%s", e.msg);
     } else {
@@ -295,6 +293,15 @@ static rk_status check_settings(const char *dir, const json_t *settings, rk_erro
         free(text);
     }
     free(path), free(preds);
+    return s;
+}
+
+/* Makes the run directory and records the settings in run.json. */
+static rk_status record_settings(const char *dir, const json_t *settings, rk_error *err) {
+    char *path = join(dir, "run.json"), *t = json_dumps(settings, JSON_INDENT(2));
+    rk_status s = path && t ? rk_mkdir_p(dir, err) : rk_fail(err, RK_ENOMEM, "out of memory");
+    if (!s) s = rk_file_write_atomic(path, t, strlen(t), err);
+    free(path), free(t);
     return s;
 }
 
@@ -443,15 +450,17 @@ rk_status rk_eval_run(const rk_eval_opts *o, json_t **metrics, rk_error *err) {
     char *ppath = join(o->out, "predictions.jsonl");
     FILE *f = NULL;
     size_t done = 0;
+    int fresh = 0;
     rk_status s = settings && it && ppath ? RK_OK : rk_fail(err, RK_ENOMEM, "out of memory");
     if (!s) s = rk_eval_load(o->data, 1, &data, err);
     if (!s && !(preds = calloc(data.n, sizeof *preds))) s = rk_fail(err, RK_ENOMEM, "out of memory");
-    if (!s) s = check_settings(o->out, settings, err);
+    if (!s) s = check_settings(o->out, settings, &fresh, err);
     if (!s) s = read_done(ppath, &data, &preds, &done, err);
     if (!s && done < data.n) {
         if (done) rk_log_info("%s: %zu of %zu examples answered before; continuing", o->out, done, data.n);
         s = gen_open(&eo, &g, err);
         if (!s && o->mode == RK_EVAL_RAG) s = retriever_open(o, &rt, err);
+        if (!s && fresh) s = record_settings(o->out, settings, err);
         if (!s && !(f = fopen(ppath, "a"))) s = rk_fail(err, RK_EIO, "%s: %s", ppath, strerror(errno));
     }
     rk_progress *bar = !s && o->progress ? rk_progress_new("answering", "examples", data.n) : NULL;

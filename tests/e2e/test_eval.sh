@@ -106,6 +106,7 @@ expect_rc 1 "an adapter for another base model" "$eval_" run --model "$model" --
     --mode closed --out runs/y
 expect_err_has '"Qwen/Qwen2-0.5B-Instruct"' "the adapter's base is named"
 expect_err_has "tiny-chat" "and the model's"
+[ ! -e runs/y ] && pass "a run that cannot start leaves no run directory" || fail "runs/y was left behind"
 expect_rc 2 "rag without a KB" "$eval_" run --model "$model" --data test.jsonl --mode rag --out runs/z
 expect_rc 2 "an unknown mode" "$eval_" run --model "$model" --data test.jsonl --mode open --out runs/z
 expect_err_has "closed, rag or oracle" "the choices are named"
