@@ -1,6 +1,7 @@
 /* file.c — whole-file reads and write-sync-rename. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -118,6 +119,13 @@ rk_status rk_file_copy(const char *src, const char *dst, rk_error *err) {
     return s;
 }
 
+char *rk_path_join(const char *dir, const char *name) {
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    if (p) snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
 rk_status rk_mkdir_p(const char *dir, rk_error *err) {
     char *p = strdup(dir);
     if (!p) return rk_fail(err, RK_ENOMEM, "out of memory");
@@ -133,5 +141,8 @@ rk_status rk_mkdir_p(const char *dir, rk_error *err) {
         if (!end) break;
     }
     free(p);
+    /* mkdir's EEXIST also covers a file of that name */
+    struct stat sb;
+    if (!s && (stat(dir, &sb) || !S_ISDIR(sb.st_mode))) s = rk_fail(err, RK_EIO, "%s: not a directory", dir);
     return s;
 }

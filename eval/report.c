@@ -3,7 +3,6 @@
 #define _GNU_SOURCE /* memmem */
 #include "raftkit/report.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -160,13 +159,6 @@ static const char *shorten(const char *s, size_t max, char *out, size_t size) {
 }
 
 /* ---- reading a run ------------------------------------------------------------ */
-
-static char *join(const char *dir, const char *name) {
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = malloc(n);
-    if (p) snprintf(p, n, "%s/%s", dir, name);
-    return p;
-}
 
 static rk_status get_num(const char *path, const json_t *o, const char *key, double *out, rk_error *err) {
     const json_t *v = json_object_get(o, key);
@@ -381,7 +373,7 @@ static rk_status read_curve(curve *c, const char *run_dir, rk_error *err) {
     rk_status s = rk_file_read(path, &text, &len, err);
     if (s == RK_ENOTFOUND && c->given[0] != '/') {
         free(path);
-        if (!(path = join(run_dir, c->given))) return rk_fail(err, RK_ENOMEM, "out of memory");
+        if (!(path = rk_path_join(run_dir, c->given))) return rk_fail(err, RK_ENOMEM, "out of memory");
         s = rk_file_read(path, &text, &len, err);
     }
     if (s == RK_ENOTFOUND) {
@@ -1065,32 +1057,9 @@ static void md_page(rk_buf *b, const run *runs, size_t n) {
 
 /* ---- writing ------------------------------------------------------------------------ */
 
-/* mkdir -p: each missing directory of dir, parents first. */
-static rk_status make_dirs(const char *dir, rk_error *err) {
-    char *p = strdup(dir);
-    if (!p) return rk_fail(err, RK_ENOMEM, "out of memory");
-    rk_status s = RK_OK;
-    for (char *c = p + 1;; c++) {
-        if (*c && *c != '/') continue;
-        char keep = *c;
-        *c = '\0';
-        if (c[-1] != '/' && mkdir(p, 0777) != 0 && errno != EEXIST) {
-            s = rk_fail(err, RK_EIO, "%s: mkdir: %s", p, strerror(errno));
-            break;
-        }
-        *c = keep;
-        if (!keep) break;
-    }
-    free(p);
-    struct stat sb;
-    if (!s && (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)))
-        s = rk_fail(err, RK_EIO, "%s: not a directory", dir);
-    return s;
-}
-
 static rk_status write_out(const char *dir, const char *name, const rk_buf *b, rk_error *err) {
     if (b->oom) return rk_fail(err, RK_ENOMEM, "%s/%s: out of memory", dir, name);
-    char *path = join(dir, name);
+    char *path = rk_path_join(dir, name);
     if (!path) return rk_fail(err, RK_ENOMEM, "out of memory");
     rk_status s = rk_file_write_atomic(path, b->p ? b->p : "", b->n, err);
     free(path);
@@ -1110,7 +1079,8 @@ rk_status rk_report_write(const char *const *run_dirs, size_t n, const char *out
     for (size_t i = 0; !s && i < n; i++) {
         run *r = &runs[i];
         r->dir = run_dirs[i];
-        if (!(r->mpath = join(r->dir, "metrics.json")) || !(r->ppath = join(r->dir, "predictions.jsonl")))
+        if (!(r->mpath = rk_path_join(r->dir, "metrics.json")) ||
+            !(r->ppath = rk_path_join(r->dir, "predictions.jsonl")))
             s = rk_fail(err, RK_ENOMEM, "out of memory");
         else if (!(s = read_metrics(r, err)) && !(s = read_predictions(r, err)))
             s = pick_samples(r, k, seed, err);
@@ -1137,7 +1107,7 @@ rk_status rk_report_write(const char *const *run_dirs, size_t n, const char *out
     if (!s) {
         html_page(&html, runs, n, cs, nc);
         md_page(&md, runs, n);
-        if (!(s = make_dirs(out_dir, err)) && !(s = write_out(out_dir, "report.html", &html, err)))
+        if (!(s = rk_mkdir_p(out_dir, err)) && !(s = write_out(out_dir, "report.html", &html, err)))
             s = write_out(out_dir, "report.md", &md, err);
     }
     free(html.p);

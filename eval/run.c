@@ -215,13 +215,6 @@ static char *docs_prompt(const json_t *docs, const char *question) {
 
 /* ---- the run directory ---- */
 
-static char *join(const char *dir, const char *name) {
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = malloc(n);
-    if (p) snprintf(p, n, "%s/%s", dir, name);
-    return p;
-}
-
 /* The last path component of p, without trailing slashes, into buf. */
 static const char *base_name(const char *p, char *buf, size_t cap) {
     char full[PATH_MAX];
@@ -255,7 +248,7 @@ static json_t *settings_of(const rk_eval_opts *o, size_t k) {
  * set when there is none, for record_settings once the model has loaded (a
  * run that fails to start leaves nothing that would refuse its rerun). */
 static rk_status check_settings(const char *dir, const json_t *settings, int *fresh, rk_error *err) {
-    char *path = join(dir, "run.json"), *preds = join(dir, "predictions.jsonl");
+    char *path = rk_path_join(dir, "run.json"), *preds = rk_path_join(dir, "predictions.jsonl");
     if (!path || !preds) {
         free(path), free(preds);
         return rk_fail(err, RK_ENOMEM, "out of memory");
@@ -298,7 +291,7 @@ static rk_status check_settings(const char *dir, const json_t *settings, int *fr
 
 /* Makes the run directory and records the settings in run.json. */
 static rk_status record_settings(const char *dir, const json_t *settings, rk_error *err) {
-    char *path = join(dir, "run.json"), *t = json_dumps(settings, JSON_INDENT(2));
+    char *path = rk_path_join(dir, "run.json"), *t = json_dumps(settings, JSON_INDENT(2));
     rk_status s = path && t ? rk_mkdir_p(dir, err) : rk_fail(err, RK_ENOMEM, "out of memory");
     if (!s) s = rk_file_write_atomic(path, t, strlen(t), err);
     free(path), free(t);
@@ -347,7 +340,7 @@ static json_t *train_log_of(const rk_eval_opts *o) {
     const char *dirs[2] = {o->adapter, o->model};
     for (int i = 0; i < 2; i++) {
         if (!dirs[i] || !strncmp(dirs[i], "http:", 5)) continue;
-        char *p = join(dirs[i], "train_log.jsonl");
+        char *p = rk_path_join(dirs[i], "train_log.jsonl");
         if (p && access(p, R_OK) == 0) {
             json_t *j = json_string(p);
             free(p);
@@ -447,7 +440,7 @@ rk_status rk_eval_run(const rk_eval_opts *o, json_t **metrics, rk_error *err) {
     json_t *settings = settings_of(&eo, k), *m = NULL;
     json_t **preds = NULL;
     item *it = calloc(batch, sizeof *it);
-    char *ppath = join(o->out, "predictions.jsonl");
+    char *ppath = rk_path_join(o->out, "predictions.jsonl");
     FILE *f = NULL;
     size_t done = 0;
     int fresh = 0;

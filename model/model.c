@@ -261,13 +261,6 @@ static void scale_inplace(float *a, size_t n, float s) {
 }
 
 /* dir + "/" + name, malloc'd; NULL when out of memory. */
-static char *path_join(const char *dir, const char *name) {
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = malloc(n);
-    if (p) snprintf(p, n, "%s/%s", dir, name);
-    return p;
-}
-
 static rk_status read_json(const char *path, json_t **out, rk_error *err) {
     char *text;
     size_t n;
@@ -711,7 +704,7 @@ static rk_status load_weights(rk_model *m, const char *dir, rk_error *err) {
 
 rk_status rk_model_load(const char *dir, rk_model **out, rk_error *err) {
     *out = NULL;
-    char *cpath = path_join(dir, "config.json");
+    char *cpath = rk_path_join(dir, "config.json");
     if (!cpath) return rk_fail(err, RK_ENOMEM, "out of memory");
     rk_model *m = calloc(1, sizeof *m);
     rk_status s = m ? RK_OK : rk_fail(err, RK_ENOMEM, "out of memory");
@@ -1395,7 +1388,7 @@ static rk_status write_tensors(const char *path, const rk_param *list, size_t n,
 rk_status rk_model_save(const rk_model *m, const char *dir, rk_error *err) {
     rk_status s = make_dir(dir, err);
     if (s) return s;
-    char *cpath = path_join(dir, "config.json"), *wpath = path_join(dir, "model.safetensors");
+    char *cpath = rk_path_join(dir, "config.json"), *wpath = rk_path_join(dir, "model.safetensors");
     if (!cpath || !wpath) s = rk_fail(err, RK_ENOMEM, "out of memory");
     /* The loaded JSON object, not one rebuilt from rk_model_config, so every
      * field transformers reads (and those raftkit ignores) survives. */
@@ -1663,9 +1656,9 @@ static rk_status check_base(const rk_model *m, const char *cpath, const json_t *
 
 rk_status rk_model_lora_load(rk_model *m, const char *adir, rk_error *err) {
     if (m->lora) return rk_fail(err, RK_ESTATE, "the model already has LoRA adapters");
-    char *cpath = path_join(adir, "adapter_config.json"),
-         *wpath = path_join(adir, "adapter_model.safetensors");
-    char *bpath = path_join(adir, "adapter_model.bin");
+    char *cpath = rk_path_join(adir, "adapter_config.json"),
+         *wpath = rk_path_join(adir, "adapter_model.safetensors");
+    char *bpath = rk_path_join(adir, "adapter_model.bin");
     json_t *o = NULL;
     rk_safetensors *st = NULL;
     int L = m->cfg.n_layer;
@@ -1783,7 +1776,8 @@ rk_status rk_model_lora_save(const rk_model *m, const char *dir, const char *bas
     if (!m->lora) return rk_fail(err, RK_ESTATE, "the model has no LoRA adapters to save");
     rk_status s = make_dir(dir, err);
     if (s) return s;
-    char *cpath = path_join(dir, "adapter_config.json"), *wpath = path_join(dir, "adapter_model.safetensors");
+    char *cpath = rk_path_join(dir, "adapter_config.json"),
+         *wpath = rk_path_join(dir, "adapter_model.safetensors");
     json_t *o = json_object(), *targets = json_array();
     if (!cpath || !wpath || !o || !targets) s = rk_fail(err, RK_ENOMEM, "out of memory");
     if (!s) {

@@ -35,8 +35,11 @@ rk_status rk_file_write_atomic(const char *path, const void *data, size_t n, rk_
 /* Copies src to dst atomically. */
 rk_status rk_file_copy(const char *src, const char *dst, rk_error *err);
 
+/* "dir/name", NULL when out of memory; the caller frees. */
+char *rk_path_join(const char *dir, const char *name);
+
 /* Creates directory dir and its missing parents (mkdir -p). RK_EIO naming
- * the one that could not be made. */
+ * the one that could not be made, or dir when it is not a directory. */
 rk_status rk_mkdir_p(const char *dir, rk_error *err);
 
 #endif
