@@ -723,6 +723,21 @@ static const char *const HEAD[] = {"Run",           "Model",
                                    "Recall@10",     "MRR"};
 #define NHEAD (sizeof HEAD / sizeof *HEAD)
 
+/* A run's figures, the table's columns from EM on, each cell opened by
+ * the format's separator. */
+static void put_figures(rk_buf *b, const run *r, int html) {
+    const char *sep = html ? "</td><td class=\"num\">" : " | ";
+    puts_(b, sep), put_ci(b, r->em, r->em_ci, html);
+    puts_(b, sep), put_ci(b, r->f1, r->f1_ci, html);
+    puts_(b, sep), put_num(b, r->tag);
+    puts_(b, sep), put_ci(b, r->grounded, r->gr_ci, html);
+    puts_(b, sep), put_num(b, r->qoracle);
+    puts_(b, sep), put_num(b, r->aic);
+    for (int k = 0; k < 3; k++)
+        puts_(b, sep), put_num(b, r->recall[k]);
+    puts_(b, sep), put_mrr(b, r->mrr);
+}
+
 static void html_table(rk_buf *b, const run *runs, size_t n) {
     puts_(b, "<div class=\"scroll\"><table id=\"runs\">\n<thead><tr>");
     for (size_t i = 0; i < NHEAD; i++) {
@@ -747,24 +762,7 @@ static void html_table(rk_buf *b, const run *runs, size_t n) {
         put_count(b, r->n);
         if (r->missing > 0) putf(b, "<span class=\"sub\">%.0f missing</span>", r->missing);
         if (r->unknown > 0) putf(b, "<span class=\"sub\">%.0f unknown ids</span>", r->unknown);
-        puts_(b, "</td><td class=\"num\">");
-        put_ci(b, r->em, r->em_ci, 1);
-        puts_(b, "</td><td class=\"num\">");
-        put_ci(b, r->f1, r->f1_ci, 1);
-        puts_(b, "</td><td class=\"num\">");
-        put_num(b, r->tag);
-        puts_(b, "</td><td class=\"num\">");
-        put_ci(b, r->grounded, r->gr_ci, 1);
-        puts_(b, "</td><td class=\"num\">");
-        put_num(b, r->qoracle);
-        puts_(b, "</td><td class=\"num\">");
-        put_num(b, r->aic);
-        for (int k = 0; k < 3; k++) {
-            puts_(b, "</td><td class=\"num\">");
-            put_num(b, r->recall[k]);
-        }
-        puts_(b, "</td><td class=\"num\">");
-        put_mrr(b, r->mrr);
+        put_figures(b, r, 1);
         puts_(b, "</td></tr>\n");
     }
     puts_(b, "</tbody>\n</table></div>\n");
@@ -981,24 +979,7 @@ static void md_table(rk_buf *b, const run *runs, size_t n) {
         put_mode(b, r, 0);
         puts_(b, " | ");
         put_count(b, r->n);
-        puts_(b, " | ");
-        put_ci(b, r->em, r->em_ci, 0);
-        puts_(b, " | ");
-        put_ci(b, r->f1, r->f1_ci, 0);
-        puts_(b, " | ");
-        put_num(b, r->tag);
-        puts_(b, " | ");
-        put_ci(b, r->grounded, r->gr_ci, 0);
-        puts_(b, " | ");
-        put_num(b, r->qoracle);
-        puts_(b, " | ");
-        put_num(b, r->aic);
-        for (int k = 0; k < 3; k++) {
-            puts_(b, " | ");
-            put_num(b, r->recall[k]);
-        }
-        puts_(b, " | ");
-        put_mrr(b, r->mrr);
+        put_figures(b, r, 0);
         puts_(b, " |\n");
     }
 }
