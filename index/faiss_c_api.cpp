@@ -132,6 +132,15 @@ int faiss_ParameterSpace_set_index_parameter(const FaissParameterSpace *space, F
     });
 }
 
+int faiss_IndexIDMap_new(FaissIndexIDMap **p_index, FaissIndex *index) {
+    return guarded(
+        [&] { *p_index = reinterpret_cast<FaissIndexIDMap *>(new faiss::IndexIDMap(cxx(index))); });
+}
+
+void faiss_IndexIDMap_set_own_fields(FaissIndexIDMap *obj, int own_fields) {
+    as<faiss::IndexIDMap>(obj)->own_fields = own_fields != 0;
+}
+
 FaissIndexIDMap *faiss_IndexIDMap_cast(FaissIndex *index) { return handle<faiss::IndexIDMap>(index); }
 
 void faiss_IndexIDMap_id_map(FaissIndexIDMap *index, idx_t **p_id_map, size_t *p_size) {

@@ -37,15 +37,29 @@ static FaissMetricType faiss_metric(rk_metric m) {
 }
 
 /* Builds the FAISS index of a factory string. Flat and graph indexes keep no
- * ids of their own, so they go inside an IDMap; IVF ones store ids in their
- * lists. */
+ * ids of their own, nor does a refining wrapper (",RFlat", ",Refine(...)":
+ * FAISS's IndexRefine cannot add with ids, even around an IVF), so they go
+ * inside an IDMap; IVF ones store ids in their lists. The map is wrapped
+ * here rather than named in the factory string, where FAISS would put it
+ * inside the refining wrapper. */
 static rk_status make_index(const char *factory, int dim, FaissMetricType metric, FaissIndex **out,
                             rk_error *err) {
     if (dim <= 0) return rk_fail(err, RK_EINVAL, "index dimension must be positive, got %d", dim);
-    char desc[512];
-    int need_map = !strstr(factory, "IVF") && strncmp(factory, "IDMap", 5) != 0;
-    snprintf(desc, sizeof desc, "%s%s", need_map ? "IDMap," : "", factory);
-    if (faiss_index_factory(out, dim, desc, metric)) return faiss_fail(err, RK_EINVAL, factory);
+    int refine = strstr(factory, "RFlat") || strstr(factory, "Refine(");
+    int need_map = (refine || !strstr(factory, "IVF")) && !strstr(factory, "IDMap");
+    FaissIndex *index;
+    if (faiss_index_factory(&index, dim, factory, metric)) return faiss_fail(err, RK_EINVAL, factory);
+    if (!need_map) {
+        *out = index;
+        return RK_OK;
+    }
+    FaissIndexIDMap *map;
+    if (faiss_IndexIDMap_new(&map, index)) {
+        faiss_Index_free(index);
+        return faiss_fail(err, RK_ENOMEM, factory);
+    }
+    faiss_IndexIDMap_set_own_fields(map, 1);
+    *out = map;
     return RK_OK;
 }
 
@@ -104,7 +118,7 @@ static rk_status wrap(FaissIndex *index, const char *factory, size_t min_train, 
 }
 
 rk_status rk_vindex_create(const char *factory, int dim, rk_metric metric, rk_vindex **out, rk_error *err) {
-    FaissIndex *index;
+    FaissIndex *index = NULL;
     rk_status s = make_index(factory, dim, faiss_metric(metric), &index, err);
     if (s) return s;
     return wrap(index, factory, faiss_Index_is_trained(index) ? 0 : training_floor(factory), out, err);

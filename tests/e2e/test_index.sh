@@ -40,6 +40,15 @@ expect_rc 2 "param: efSearch is not a parameter of an IVF index" "$index" query 
 expect_err_has "efSearch" "param: the error names the parameter"
 expect_rc 0 "param: efSearch on HNSW" "$index" query --kb "$kb" --name graph --param efSearch=64 -k 1 "$q"
 expect_out_has "2009" "param: HNSW answers"
+# A refining index re-ranks k_factor_rf * k candidates of its projection on
+# the full vectors: with every list probed and at least every chunk a
+# candidate, it ranks (and scores) exactly like Flat.
+expect_rc 0 "refine: build PCA16,IVF4,Flat,RFlat" "$index" build --kb "$kb" --name refined --factory PCA16,IVF4,Flat,RFlat --seed 7
+expect_rc 0 "refine: every list, every chunk a candidate" "$index" query --kb "$kb" --name refined --param "nprobe=4,k_factor_rf=$chunks" -k 5 --json "$q"
+cut -d, -f3- out > refined.ids
+expect_same_file exact.ids refined.ids "refine: ranks and scores like Flat"
+expect_rc 0 "refine: k_factor_rf=1" "$index" query --kb "$kb" --name refined --param nprobe=4,k_factor_rf=1 -k 5 --json "$q"
+expect_eq 5 "$(wc -l < out)" "refine: k results at k_factor_rf=1"
 
 # --- a file of queries ------------------------------------------------------------
 printf '{"id": "q1", "query": "When was the Old Bess turbine decommissioned?"}\n{"id": 2, "query": "ferry timetable"}\n' > q.jsonl
@@ -73,7 +82,7 @@ expect_rc 0 "rebuild: with --rebuild" "$index" build --kb "$kb" --name fast --fa
 mkdir more
 printf '# Quokkas\n\nA colony of quokkas was counted on the island in 2023.\n' > more/quokka.md
 must "$ingest" --kb "$kb" --quiet --chunk-size 400 --overlap 60 more
-for name in exact graph; do
+for name in exact graph refined; do
     expect_rc 0 "update: $name" "$index" update --kb "$kb" --name "$name" --json
     expect_eq 1 "$(json_num added out)" "update: $name added the new chunk"
 done
@@ -119,7 +128,7 @@ while IFS=$'\t' read -r question answer; do
 done < "$RK_SRC/pipelines/demo/queries.tsv" > qrels.jsonl
 nq=$(wc -l < qrels.jsonl)
 expect_rc 0 "eval: every index" "$index" eval --kb "$kb" --qrels qrels.jsonl --json
-expect_eq 6 "$(wc -l < out)" "eval: one line per index (exact, fast, graph, big, flatshard.1, flatshard.2)"
+expect_eq 7 "$(wc -l < out)" "eval: one line per index (exact, fast, graph, refined, big, flatshard.1, flatshard.2)"
 grep '"index":"exact"' out > exact.json
 expect_eq "$nq" "$(json_num queries exact.json)" "eval: every query counted"
 expect_eq 1.0 "$(json_num recall@100 exact.json)" "eval: exact finds every relevant document within 100"

@@ -273,7 +273,13 @@ static double recall(const results *got, const results *truth) {
 }
 
 Test(vindex, every_family_is_stored_and_loaded_back_answering_identically) {
-    const char *factories[] = {"Flat", "HNSW32", "IVF16,Flat", "IVF16,PQ8x4np", "SQ8", "OPQ4,IVF16,PQ4x4np"};
+    const char *factories[] = {"Flat",
+                               "HNSW32",
+                               "IVF16,Flat",
+                               "IVF16,PQ8x4np",
+                               "SQ8",
+                               "OPQ4,IVF16,PQ4x4np",
+                               "PCA16,IVF16,Flat,RFlat"};
     float *x = clustered(CN, 2), *q = clustered(CQ, 3);
     uint64_t *ids = clustered_ids(CN);
     static results a, b;
@@ -306,7 +312,9 @@ Test(vindex, every_family_is_stored_and_loaded_back_answering_identically) {
 }
 
 /* recall@10 against Flat on 200 held-out queries, with the documented
- * settings: HNSW32 at efSearch=64, IVF64 at nprobe=8. */
+ * settings: HNSW32 at efSearch=64, IVF64 at nprobe=8, and an IVF64 over a
+ * PCA16 projection (of these 32 dimensions) re-ranked on the full vectors at
+ * nprobe=8,k_factor_rf=16. */
 Test(vindex, approximate_indexes_reach_the_recall_of_their_settings) {
     float *x = clustered(CN, 4), *q = clustered(CQ, 5);
     uint64_t *ids = clustered_ids(CN);
@@ -328,6 +336,27 @@ Test(vindex, approximate_indexes_reach_the_recall_of_their_settings) {
     r = recall(&got, &truth);
     cr_assert_geq(r, 0.95, "IVF64, nprobe=8: recall@10 %.3f", r);
     cr_assert_lt(r1, r, "nprobe takes effect: %.3f at 1, %.3f at 8", r1, r);
+    /* Re-ranking k_factor_rf * k candidates of the projection is what
+     * recovers its recall: the parameter reaches the wrapper through the
+     * IDMap, and nprobe the IVF inside both. */
+    rk_vindex *refine = build("PCA16,IVF64,Flat,RFlat", RK_METRIC_IP, x, ids, CN);
+    cr_assert_eq(rk_vindex_set_params(refine, "nprobe=8,k_factor_rf=1", &e), RK_OK, "%s", e.msg);
+    search_all(refine, q, &got);
+    r1 = recall(&got, &truth);
+    cr_assert_eq(rk_vindex_set_params(refine, "k_factor_rf=16", &e), RK_OK, "%s", e.msg);
+    search_all(refine, q, &got);
+    r = recall(&got, &truth);
+    cr_assert_geq(r, 0.95, "PCA16,IVF64,Flat,RFlat, nprobe=8,k_factor_rf=16: recall@10 %.3f", r);
+    cr_assert_lt(r1, r, "k_factor_rf takes effect: %.3f at 1, %.3f at 16", r1, r);
+    for (size_t i = 0; i < CQ * K; i++) /* scores are the full vectors' inner products */
+        for (size_t j = 0; j < CN; j++)
+            if (got.id[i] == (int64_t)ids[j]) {
+                double ip = 0;
+                for (int d = 0; d < CD; d++)
+                    ip += (double)q[i / K * CD + d] * x[j * CD + d];
+                cr_assert_float_eq(got.s[i], ip, 1e-5, "query %zu rank %zu", i / K, i % K);
+            }
+    rk_vindex_free(refine);
     rk_vindex_free(ivf);
     rk_vindex_free(hnsw);
     rk_vindex_free(flat);
@@ -381,12 +410,19 @@ Test(vindex, training_needs_what_faiss_needs) {
         const char *factory;
         size_t min;
     } cases[] = {
-        {"Flat", 0},          {"HNSW32", 0},
-        {"SQ8", 1},           {"IVF16,Flat", 16},
-        {"IVF16,PQ8np", 256}, {"IVF16,PQ8x4np", 16},
-        {"PQ4np", 256},       {"PQ8x4fs", 16},
-        {"IMI2x5,Flat", 32},  {"OPQ4,IVF16,PQ4x4np", 256},
-        {"PCA8,Flat", 8},     {"IVF40_HNSW8,SQ8", 40},
+        {"Flat", 0},
+        {"HNSW32", 0},
+        {"SQ8", 1},
+        {"IVF16,Flat", 16},
+        {"IVF16,PQ8np", 256},
+        {"IVF16,PQ8x4np", 16},
+        {"PQ4np", 256},
+        {"PQ8x4fs", 16},
+        {"IMI2x5,Flat", 32},
+        {"OPQ4,IVF16,PQ4x4np", 256},
+        {"PCA8,Flat", 8},
+        {"IVF40_HNSW8,SQ8", 40},
+        {"PCA8,IVF16,Flat,RFlat", 16},
     };
     float *x = clustered(CN, 8);
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
@@ -453,8 +489,13 @@ Test(vindex, removed_vectors_are_gone_from_ids_and_results) {
         cr_assert_eq(rk_vindex_remove(ix, 0, NULL, NULL, &e), RK_OK, "removing nothing");
         rk_vindex_free(ix);
     }
-    rk_vindex *hnsw = build("HNSW32", RK_METRIC_IP, x, ids, 200);
     rk_error e = {0};
+    rk_vindex *refine = build("PCA16,IVF16,Flat,RFlat", RK_METRIC_IP, x, ids, 200);
+    cr_assert_eq(rk_vindex_remove(refine, 1, ids, NULL, &e), RK_EINVAL);
+    cr_assert(strstr(e.msg, "PCA16,IVF16,Flat,RFlat indexes cannot remove vectors; rebuild"), "%s", e.msg);
+    cr_assert_eq(rk_vindex_size(refine), 200, "unchanged");
+    rk_vindex_free(refine);
+    rk_vindex *hnsw = build("HNSW32", RK_METRIC_IP, x, ids, 200);
     cr_assert_eq(rk_vindex_remove(hnsw, 1, ids, NULL, &e), RK_EINVAL);
     cr_assert(strstr(e.msg, "HNSW32 indexes cannot remove vectors; rebuild"), "%s", e.msg);
     cr_assert_eq(rk_vindex_size(hnsw), 200, "unchanged");
