@@ -23,12 +23,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "raftkit/buf.h"
 #include "raftkit/chunk.h"
 #include "raftkit/cot.h"
+#include "raftkit/file.h"
 #include "raftkit/hash.h"
 #include "raftkit/json.h"
 #include "raftkit/log.h"
@@ -517,22 +517,14 @@ static void qa_problem(run *r, const char *fmt, ...) {
 }
 
 static rk_status qa_questions(run *r, rk_error *err) {
-    FILE *f = fopen(r->o->qa_path, "r");
-    if (!f) return rk_fail(err, RK_EIO, "%s: %s", r->o->qa_path, strerror(errno));
-    char *line = NULL;
-    size_t cap = 0;
-    rk_status s = RK_OK;
-    uint32_t lineno = 0;
-    for (ssize_t len; !s && (len = getline(&line, &cap, f)) >= 0;) {
-        lineno++;
-        size_t n = (size_t)len;
-        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' '))
-            n--;
-        if (!n) continue;
-        char what[600];
-        snprintf(what, sizeof what, "%s:%u", r->o->qa_path, lineno);
-        json_t *j;
-        if ((s = rk_json_parse(line, n, what, &j, err))) break;
+    char *text;
+    size_t len;
+    rk_status s = rk_file_read(r->o->qa_path, &text, &len, err);
+    if (s) return s;
+    rk_jsonl lines;
+    rk_jsonl_init(&lines, r->o->qa_path, text, len);
+    for (json_t *j; !s && !(s = rk_jsonl_next(&lines, &j, err)) && j;) {
+        const char *what = lines.where;
         const char *question = json_str(j, "question"), *answer = json_str(j, "answer");
         const char *doc = json_str(j, "doc"), *cot = json_str(j, "cot_answer");
         json_t *cid = json_object_get(j, "chunk_id");
@@ -574,8 +566,8 @@ static rk_status qa_questions(run *r, rk_error *err) {
         if (!s && oracle == UINT32_MAX) r->dropped[DROP_UNKNOWN_SOURCE]++;
         if (!s && oracle != UINT32_MAX) {
             size_t before = r->nitems;
-            s = push_item(r, oracle, lineno, strdup(question), strdup(answer), cot ? strdup(cot) : NULL, -1,
-                          err);
+            s = push_item(r, oracle, (uint32_t)lines.line, strdup(question), strdup(answer),
+                          cot ? strdup(cot) : NULL, -1, err);
             /* the remote generator answers later; offline, the line's answer quoting its sentence */
             if (!s && r->nitems > before && !cot && r->o->generator == RK_GENERATOR_OFFLINE) {
                 size_t qs, qe;
@@ -587,8 +579,7 @@ static rk_status qa_questions(run *r, rk_error *err) {
         }
         json_decref(j);
     }
-    free(line);
-    fclose(f);
+    free(text);
     return s;
 }
 
@@ -963,11 +954,11 @@ static json_t *record(const run *r, const item *it, int f, const char *ins) {
 static rk_status write_files(run *r, uint64_t examples[NSPLITS], uint64_t with_oracle[NSPLITS], json_t *files,
                              rk_error *err) {
     const char *dir = r->o->out_dir;
-    if (mkdir(dir, 0777) && errno != EEXIST) return rk_fail(err, RK_EIO, "%s: %s", dir, strerror(errno));
+    rk_status s = rk_mkdir_p(dir, err);
+    if (s) return s;
     unsigned formats = r->o->formats ? r->o->formats : RK_FORMAT_RAFT;
     FILE *f[NSPLITS][RK_FORMAT_COUNT] = {{0}};
     char path[NSPLITS][RK_FORMAT_COUNT][4096], tmp[NSPLITS][RK_FORMAT_COUNT][4096];
-    rk_status s = RK_OK;
     for (int sp = 0; sp < NSPLITS && !s; sp++)
         for (int k = 0; k < RK_FORMAT_COUNT && !s; k++) {
             if (!(formats & (1u << k))) continue;

@@ -2,6 +2,7 @@
 #include "raftkit/json.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 rk_status rk_json_parse(const char *text, size_t n, const char *what, json_t **out, rk_error *err) {
     json_error_t je;
@@ -13,6 +14,26 @@ rk_status rk_json_parse(const char *text, size_t n, const char *what, json_t **o
         v = json_loadb(text, n, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, &je);
     if (!v) return rk_fail(err, RK_EFORMAT, "%s: line %d, column %d: %s", what, je.line, je.column, je.text);
     *out = v;
+    return RK_OK;
+}
+
+void rk_jsonl_init(rk_jsonl *r, const char *path, const char *text, size_t len) {
+    *r = (rk_jsonl){.path = path, .at = text, .end = text + len};
+}
+
+rk_status rk_jsonl_next(rk_jsonl *r, json_t **out, rk_error *err) {
+    *out = NULL;
+    while (r->at < r->end) {
+        const char *p = r->at, *nl = memchr(p, '\n', (size_t)(r->end - p)), *eol = nl ? nl : r->end;
+        r->at = eol + (nl != NULL);
+        r->line++;
+        const char *q = p;
+        while (q < eol && (*q == ' ' || *q == '\t' || *q == '\r'))
+            q++;
+        if (q == eol) continue;
+        snprintf(r->where, sizeof r->where, "%s:%zu", r->path, r->line);
+        return rk_json_parse(p, (size_t)(eol - p), r->where, out, err);
+    }
     return RK_OK;
 }
 

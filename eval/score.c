@@ -118,23 +118,15 @@ void rk_eval_free(rk_eval_set *set) {
 rk_status rk_eval_load(const char *path, int examples, rk_eval_set *set, rk_error *err) {
     memset(set, 0, sizeof *set);
     char *text;
-    size_t len, cap = 0, line = 0;
+    size_t len, cap = 0;
     rk_status s = rk_file_read(path, &text, &len, err);
     if (s) return s;
     json_t *seen = json_object();
-    for (char *p = text; !s && p < text + len;) {
-        char *nl = memchr(p, '\n', (size_t)(text + len - p)), *end = nl ? nl : text + len;
-        line++;
-        char *q = p;
-        while (q < end && (*q == ' ' || *q == '\t' || *q == '\r'))
-            q++;
-        char *at = p;
-        p = end + 1;
-        if (q == end) continue;
-        char what[4200];
-        snprintf(what, sizeof what, "%s:%zu", path, line);
-        json_t *rec;
-        if ((s = rk_json_parse(at, (size_t)(end - at), what, &rec, err))) break;
+    rk_jsonl lines;
+    rk_jsonl_init(&lines, path, text, len);
+    for (json_t *rec; !s && !(s = rk_jsonl_next(&lines, &rec, err)) && rec;) {
+        const char *what = lines.where;
+        size_t line = lines.line;
         if (!json_is_object(rec) || (examples && !str_field(rec, "question"))) {
             s = rk_fail(err, RK_EFORMAT, "%s: %s", what,
                         json_is_object(rec) ? "no \"question\" string" : "not a JSON object");

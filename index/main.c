@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "raftkit/cli.h"
+#include "raftkit/file.h"
 #include "raftkit/json.h"
 #include "raftkit/log.h"
 #include "raftkit/search.h"
@@ -509,21 +510,20 @@ typedef struct qrel {
 
 /* Reads --qrels: one JSON object a line, {"query": "...", "relevant": [...]}. */
 static rk_status read_qrels(const char *path, rk_kb_txn *txn, qrel **out, size_t *n, rk_error *err) {
-    FILE *f = fopen(path, "r");
-    if (!f) return rk_fail(err, RK_EIO, "%s: cannot open: %s", path, strerror(errno));
-    char *line = NULL;
-    size_t cap = 0, count = 0, room = 0;
-    ssize_t len;
+    char *text;
+    size_t len, count = 0, room = 0;
+    rk_status s = rk_file_read(path, &text, &len, err);
+    if (s) return s;
     qrel *v = NULL;
-    rk_status s = RK_OK;
-    for (size_t lineno = 1; !s && (len = getline(&line, &cap, f)) >= 0; lineno++) {
-        if (len <= 1 && (len == 0 || line[0] == '\n')) continue;
-        json_error_t je;
-        json_t *j = json_loadb(line, (size_t)len, 0, &je), *rel = json_object_get(j, "relevant");
+    rk_jsonl lines;
+    rk_jsonl_init(&lines, path, text, len);
+    for (json_t *j; !s && !(s = rk_jsonl_next(&lines, &j, err)) && j;) {
+        json_t *rel = json_object_get(j, "relevant");
         const char *query = json_string_value(json_object_get(j, "query"));
         if (!query || !json_is_array(rel) || json_array_size(rel) == 0) {
-            s = rk_fail(err, RK_EFORMAT, "%s:%zu: %s", path, lineno,
-                        j ? "expected {\"query\": \"...\", \"relevant\": [chunk ids or doc uris]}" : je.text);
+            s = rk_fail(err, RK_EFORMAT,
+                        "%s: expected {\"query\": \"...\", \"relevant\": [chunk ids or doc uris]}",
+                        lines.where);
             json_decref(j);
             break;
         }
@@ -549,9 +549,9 @@ static rk_status read_qrels(const char *path, rk_kb_txn *txn, qrel **out, size_t
             if (s) break;
             if (q->docs ? !json_is_string(r) : !json_is_integer(r) || json_integer_value(r) < 1) {
                 s = rk_fail(err, RK_EFORMAT,
-                            "%s:%zu: \"relevant\" item %zu: expected all chunk ids (positive "
+                            "%s: \"relevant\" item %zu: expected all chunk ids (positive "
                             "integers) or all doc uris (strings)",
-                            path, lineno, i + 1);
+                            lines.where, i + 1);
                 break;
             }
             q->relevant[i] = UINT64_MAX;
@@ -562,8 +562,7 @@ static rk_status read_qrels(const char *path, rk_kb_txn *txn, qrel **out, size_t
         }
         json_decref(j);
     }
-    free(line);
-    fclose(f);
+    free(text);
     if (!s && count == 0) s = rk_fail(err, RK_EFORMAT, "%s: no queries", path);
     *out = v;
     *n = count;

@@ -17,13 +17,11 @@
 #include "raftkit/model.h"
 
 #include <cblas.h>
-#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "raftkit/file.h"
@@ -291,13 +289,6 @@ static rk_status write_json(const char *path, const json_t *v, rk_error *err) {
     rk_status s = rk_file_write_atomic(path, t, n + 1, err);
     free(t);
     return s;
-}
-
-static rk_status make_dir(const char *dir, rk_error *err) {
-    struct stat sb;
-    if (mkdir(dir, 0777) == 0) return RK_OK;
-    if (errno == EEXIST && stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode)) return RK_OK;
-    return rk_fail(err, RK_EIO, "%s: mkdir: %s", dir, strerror(errno));
 }
 
 static void shape_text(char *buf, size_t n, int ndim, const int64_t *d) {
@@ -1386,7 +1377,7 @@ static rk_status write_tensors(const char *path, const rk_param *list, size_t n,
 }
 
 rk_status rk_model_save(const rk_model *m, const char *dir, rk_error *err) {
-    rk_status s = make_dir(dir, err);
+    rk_status s = rk_mkdir_p(dir, err);
     if (s) return s;
     char *cpath = rk_path_join(dir, "config.json"), *wpath = rk_path_join(dir, "model.safetensors");
     if (!cpath || !wpath) s = rk_fail(err, RK_ENOMEM, "out of memory");
@@ -1774,7 +1765,7 @@ rk_status rk_model_lora_load(rk_model *m, const char *adir, rk_error *err) {
 
 rk_status rk_model_lora_save(const rk_model *m, const char *dir, const char *base_model, rk_error *err) {
     if (!m->lora) return rk_fail(err, RK_ESTATE, "the model has no LoRA adapters to save");
-    rk_status s = make_dir(dir, err);
+    rk_status s = rk_mkdir_p(dir, err);
     if (s) return s;
     char *cpath = rk_path_join(dir, "adapter_config.json"),
          *wpath = rk_path_join(dir, "adapter_model.safetensors");

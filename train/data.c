@@ -116,23 +116,13 @@ rk_status rk_dataset_load(const char *path, const rk_tokenizer *tok, const rk_da
         free(text);
         return s;
     }
-    size_t cap = 0, line = 0;
+    size_t cap = 0;
     rk_ids pack = {0}; /* packing: the stream not yet cut into blocks, and its mask */
     rk_buf pack_mask = {0};
-    for (char *p = text; !s && p < text + len;) {
-        char *nl = memchr(p, '\n', (size_t)(text + len - p)), *end = nl ? nl : text + len;
-        line++;
-        char *q = p;
-        while (q < end && (*q == ' ' || *q == '\t' || *q == '\r'))
-            q++;
-        if (q == end) {
-            p = end + 1;
-            continue;
-        }
-        char what[4200];
-        snprintf(what, sizeof what, "%s:%zu", path, line);
-        json_t *j;
-        if ((s = rk_json_parse(p, (size_t)(end - p), what, &j, err))) break;
+    rk_jsonl lines;
+    rk_jsonl_init(&lines, path, text, len);
+    for (json_t *j; !s && !(s = rk_jsonl_next(&lines, &j, err)) && j;) {
+        const char *what = lines.where;
         d->records++;
         rk_runs r = {0};
         const char *bad = json_is_object(j) ? render(j, o, eos.p, &r) : "not a JSON object";
@@ -159,7 +149,6 @@ rk_status rk_dataset_load(const char *path, const rk_tokenizer *tok, const rk_da
         rk_runs_free(&r);
         rk_ids_free(&ids);
         free(mask.p);
-        p = end + 1;
     }
     /* Packing cuts the stream into max_len blocks; the last may be shorter. */
     if (!s && (pack.oom || pack_mask.oom)) s = rk_fail(err, RK_ENOMEM, "out of memory");

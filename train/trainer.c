@@ -67,8 +67,8 @@ static uint64_t hash_opts(const rk_train_opts *o, size_t n, size_t nex) {
 
 static rk_status save_checkpoint(trainer *t, rk_error *err) {
     snprintf(t->tmp, sizeof t->tmp, "%s/checkpoint", t->o->out);
-    if (mkdir(t->tmp, 0777) && errno != EEXIST)
-        return rk_fail(err, RK_EIO, "%s: %s", t->tmp, strerror(errno));
+    rk_status s = rk_mkdir_p(t->tmp, err);
+    if (s) return s;
     snprintf(t->tmp, sizeof t->tmp, "%s/checkpoint/state.bin", t->o->out);
     unsigned char h[CKPT_HEADER] = {0};
     memcpy(h, CKPT_MAGIC, 8);
@@ -81,7 +81,7 @@ static rk_status save_checkpoint(trainer *t, rk_error *err) {
     rk_le_put(h + 48, t->opts_hash, 8);
     rk_le_put(h + 56, (uint64_t)t->opt.t, 8);
     rk_atomic a;
-    rk_status s = rk_atomic_open(&a, t->tmp, err);
+    s = rk_atomic_open(&a, t->tmp, err);
     if (s) return s;
     if (fwrite(h, 1, sizeof h, a.f) != sizeof h || fwrite(t->params, sizeof(float), t->n, a.f) != t->n ||
         fwrite(t->opt.m, sizeof(float), t->n, a.f) != t->n ||
@@ -269,9 +269,7 @@ static rk_status setup(trainer *t, rk_train_result *res, rk_error *err) {
         memset(t->decay + p->offset, p->decay, p->n);
     }
     t->opts_hash = hash_opts(o, t->n, t->data.n);
-    if (mkdir(o->out, 0777) && errno != EEXIST)
-        return rk_fail(err, RK_EIO, "%s: %s", o->out, strerror(errno));
-    return RK_OK;
+    return rk_mkdir_p(o->out, err);
 }
 
 static rk_status train_loop(trainer *t, rk_train_result *res, rk_error *err) {

@@ -33,9 +33,10 @@ train=$(json_num train summary.json)
 expect_eq "$train" "$(wc -l <a/train.raft.jsonl | tr -d ' ')" "the summary counts the train examples"
 expect_eq 1 "$(grep -o '"test":[0-9.]*' summary.json | tail -n 1 | cut -d: -f2 | awk '{print $1 + 0}')" \
     "the test split keeps the oracle in every example"
-expect_rc 0 "assemble again with the same seed" "$assemble" "${args[@]}" --out b --quiet
+# --out's missing parents are made
+expect_rc 0 "assemble again with the same seed" "$assemble" "${args[@]}" --out runs/1/b --quiet
 for f in a/*.jsonl; do
-    expect_same_file "$f" "b/${f#a/}" "same seed, same $(basename "$f")"
+    expect_same_file "$f" "runs/1/b/${f#a/}" "same seed, same $(basename "$f")"
 done
 expect_rc 0 "assemble with another seed" "$assemble" "${args[@]}" --out c --seed 4 --quiet
 if cmp -s a/train.raft.jsonl c/train.raft.jsonl; then

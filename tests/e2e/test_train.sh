@@ -59,13 +59,14 @@ expect_eq "$(losses u/train_log.jsonl)" "$(losses k/train_log.jsonl)" "killed an
 expect_eq 0 "$(find k -name '*.tmp' | wc -l | tr -d ' ')" "no temporary file left behind"
 
 # --- merge and generate ---------------------------------------------------------
-expect_rc 0 "--merge writes a full model" "$train" "${common[@]}" "${lora[@]}" --max-steps 6 --out merged --merge
-[ -s merged/model.safetensors ] && [ -s merged/config.json ] && pass "merged model written" ||
+# --out names a directory whose parents do not exist yet: they are made.
+expect_rc 0 "--merge writes a full model" "$train" "${common[@]}" "${lora[@]}" --max-steps 6 --out models/v1/merged --merge
+[ -s models/v1/merged/model.safetensors ] && [ -s models/v1/merged/config.json ] && pass "merged model written" ||
     fail "merged model missing"
 gen=(--prompt "What is raftkit?" --chat --max-tokens 12 --quiet)
 expect_rc 0 "generate with the adapter" "$train" generate --model "$model" --adapter lora "${gen[@]}"
 cp "$tmp/out" with_adapter.txt
-expect_rc 0 "generate with the merged model" "$train" generate --model merged "${gen[@]}"
+expect_rc 0 "generate with the merged model" "$train" generate --model models/v1/merged "${gen[@]}"
 expect_same_file with_adapter.txt "$tmp/out" "merged and unmerged adapters say the same"
 expect_rc 0 "generate from the base" "$train" generate --model "$model" "${gen[@]}" --stop "the"
 expect_err_lacks "error" "generate with a stop string"

@@ -52,6 +52,40 @@ Test(json, integers_beyond_64_bits_read_as_reals) {
     json_decref(v);
 }
 
+/* JSON Lines: blank lines (spaces, tabs, CRLF) are skipped but counted, a
+ * last line without a newline is read, and a bad line is named by place. */
+Test(json, lines_are_read_one_record_at_a_time) {
+    const char *text = "{\"n\": 1}\r\n\n \t\r\n[2]\n  \n\"three\"";
+    rk_jsonl r;
+    rk_jsonl_init(&r, "data.jsonl", text, strlen(text));
+    rk_error e = {0};
+    json_t *v;
+    cr_assert_eq(rk_jsonl_next(&r, &v, &e), RK_OK, "%s", e.msg);
+    cr_assert_eq(json_integer_value(json_object_get(v, "n")), 1);
+    cr_assert_str_eq(r.where, "data.jsonl:1");
+    json_decref(v);
+    cr_assert_eq(rk_jsonl_next(&r, &v, &e), RK_OK, "%s", e.msg);
+    cr_assert_eq(json_integer_value(json_array_get(v, 0)), 2);
+    cr_assert_eq(r.line, 4);
+    json_decref(v);
+    cr_assert_eq(rk_jsonl_next(&r, &v, &e), RK_OK, "%s", e.msg);
+    cr_assert_str_eq(json_string_value(v), "three");
+    cr_assert_str_eq(r.where, "data.jsonl:6");
+    json_decref(v);
+    cr_assert_eq(rk_jsonl_next(&r, &v, &e), RK_OK);
+    cr_assert_null(v, "the end");
+    cr_assert_eq(rk_jsonl_next(&r, &v, &e), RK_OK);
+    cr_assert_null(v, "still the end");
+
+    const char *bad = "{}\n{\"a\": }\n{}\n";
+    rk_jsonl_init(&r, "bad.jsonl", bad, strlen(bad));
+    cr_assert_eq(rk_jsonl_next(&r, &v, &e), RK_OK);
+    json_decref(v);
+    cr_assert_eq(rk_jsonl_next(&r, &v, &e), RK_EFORMAT);
+    cr_assert_null(v);
+    cr_assert(strstr(e.msg, "bad.jsonl:2: line 1, column"), "%s", e.msg);
+}
+
 Test(json, print_line_is_compact_and_ordered) {
     json_t *v = json_pack("{sisssb}", "z", 1, "a", "x", "m", 1);
     char *buf = NULL;
