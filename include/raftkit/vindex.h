@@ -21,7 +21,8 @@ typedef enum rk_metric {
 typedef struct rk_vindex rk_vindex;
 
 /* Creates an empty index from a FAISS factory string ("Flat", "HNSW32",
- * "IVF1024,Flat", ...). Indexes that cannot take ids themselves are wrapped in
+ * "IVF1024,Flat", "PCA64,IVF1024,Flat,RFlat", ...). Indexes that cannot take
+ * ids themselves (Flat, HNSW, any with a refining ",RFlat") are wrapped in
  * an IDMap. An unknown string fails with RK_EINVAL and FAISS's own message. */
 rk_status rk_vindex_create(const char *factory, int dim, rk_metric metric, rk_vindex **out, rk_error *err);
 void rk_vindex_free(rk_vindex *ix); /* accepts NULL */
@@ -60,7 +61,7 @@ rk_status rk_vindex_search(const rk_vindex *ix, size_t nq, const float *q, size_
 rk_status rk_vindex_set_params(rk_vindex *ix, const char *params, rk_error *err);
 
 /* Removes the vectors with ids[0..n); *removed (may be NULL) gets how many
- * the index held. Indexes that FAISS cannot remove from (HNSW) fail with
+ * the index held. Indexes that FAISS cannot remove from (HNSW, refining) fail with
  * RK_EINVAL, unchanged: "HNSW32 indexes cannot remove vectors; rebuild ...". */
 rk_status rk_vindex_remove(rk_vindex *ix, size_t n, const uint64_t *ids, size_t *removed, rk_error *err);
 /* Every id the index holds, sorted ascending, into a new array ids[n] that
