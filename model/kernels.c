@@ -618,6 +618,19 @@ void rk_swiglu_backward(float *dgate, float *dup, const float *dout, const float
 
 /* ---- softmax + cross-entropy ---- */
 
+/* The stable softmax's normaliser of row x[0..V): Σ exp(x - max) in double,
+ * with the max in *mx. */
+static double sum_exp(const float *x, int V, float *mx) {
+    float m = x[0];
+    for (int j = 1; j < V; j++)
+        m = x[j] > m ? x[j] : m;
+    double sum = 0.0;
+    for (int j = 0; j < V; j++)
+        sum += exp((double)x[j] - m);
+    *mx = m;
+    return sum;
+}
+
 size_t rk_crossentropy_forward(float *losses, const float *logits, const int32_t *targets, int N, int V) {
     size_t count = 0;
 #pragma omp parallel for schedule(static) reduction(+ : count) if ((long)N * V > PAR_MIN)
@@ -627,12 +640,8 @@ size_t rk_crossentropy_forward(float *losses, const float *logits, const int32_t
             continue;
         }
         const float *x = logits + (size_t)n * V;
-        float mx = x[0];
-        for (int j = 1; j < V; j++)
-            mx = x[j] > mx ? x[j] : mx;
-        double sum = 0.0;
-        for (int j = 0; j < V; j++)
-            sum += exp((double)x[j] - mx);
+        float mx;
+        double sum = sum_exp(x, V, &mx);
         /* -log softmax = log Σ exp(x - max) + max - x_target */
         losses[n] = (float)(log(sum) + mx - x[targets[n]]);
         count++;
@@ -652,12 +661,8 @@ void rk_crossentropy_backward(float *dlogits, const float *logits, const int32_t
         /* Each element is read before its own slot is written, never after,
          * so d may be the logits row itself. */
         const float *x = logits + (size_t)n * V;
-        float mx = x[0];
-        for (int j = 1; j < V; j++)
-            mx = x[j] > mx ? x[j] : mx;
-        double sum = 0.0;
-        for (int j = 0; j < V; j++)
-            sum += exp((double)x[j] - mx);
+        float mx;
+        double sum = sum_exp(x, V, &mx);
         double inv = 1.0 / sum;
         for (int j = 0; j < V; j++)
             d[j] = (float)(scale * (exp((double)x[j] - mx) * inv - (j == targets[n] ? 1.0 : 0.0)));

@@ -800,6 +800,16 @@ void rk_model_train_mode(rk_model *m, int on, uint64_t seed) {
 
 /* ---- activations ------------------------------------------------------------ */
 
+/* The layouts below carve one float block into named arrays: CARVE points
+ * p->field at the next count floats of base (NULL when base is NULL or count
+ * is 0, so a NULL base only counts) and advances off. */
+#define CARVE(p, field, count)                                                                               \
+    do {                                                                                                     \
+        size_t cnt_ = (count);                                                                               \
+        (p)->field = base && cnt_ ? base + off : NULL;                                                       \
+        off += cnt_;                                                                                         \
+    } while (0)
+
 /* Carves base into the forward activations of a (B, T) batch, or with base
  * NULL only counts; returns the number of floats. */
 static size_t acts_layout(const rk_model *m, int B, int T, acts *a, float *base) {
@@ -810,37 +820,31 @@ static size_t acts_layout(const rk_model *m, int B, int T, acts *a, float *base)
     size_t off = 0;
     acts dummy;
     if (!a) a = &dummy;
-#define CARVE(field, count)                                                                                  \
-    do {                                                                                                     \
-        size_t cnt_ = (count);                                                                               \
-        a->field = base && cnt_ ? base + off : NULL;                                                         \
-        off += cnt_;                                                                                         \
-    } while (0)
-    CARVE(encoded, N * C);
-    CARVE(ln1, L * N * C);
-    CARVE(ln1_mean, gpt2 ? L * N : 0);
-    CARVE(ln1_rstd, L * N);
-    CARVE(q, L * N * QW);
-    CARVE(k, gpt2 ? 0 : L * N * KVD);
-    CARVE(v, gpt2 ? 0 : L * N * KVD);
-    CARVE(att, L * (size_t)B * NH * (size_t)T * (size_t)T);
-    CARVE(atty, L * N * QD);
-    CARVE(res1, L * N * C);
-    CARVE(ln2, L * N * C);
-    CARVE(ln2_mean, gpt2 ? L * N : 0);
-    CARVE(ln2_rstd, L * N);
-    CARVE(fch, L * N * I);
-    CARVE(up, gpt2 ? 0 : L * N * I);
-    CARVE(act, L * N * I);
-    CARVE(res2, L * N * C);
-    CARVE(lnf, N * C);
-    CARVE(lnf_mean, gpt2 ? N : 0);
-    CARVE(lnf_rstd, N);
-    CARVE(logits, N * (size_t)c->vocab_size);
-    CARVE(losses, N);
-    CARVE(lora_h, m->lora ? m->n_mods * N * (size_t)m->r : 0);
-    CARVE(tmp, N * C);
-    CARVE(xdrop, m->lora && m->dropout > 0 ? N * (size_t)m->maxin : 0);
+    CARVE(a, encoded, N * C);
+    CARVE(a, ln1, L * N * C);
+    CARVE(a, ln1_mean, gpt2 ? L * N : 0);
+    CARVE(a, ln1_rstd, L * N);
+    CARVE(a, q, L * N * QW);
+    CARVE(a, k, gpt2 ? 0 : L * N * KVD);
+    CARVE(a, v, gpt2 ? 0 : L * N * KVD);
+    CARVE(a, att, L * (size_t)B * NH * (size_t)T * (size_t)T);
+    CARVE(a, atty, L * N * QD);
+    CARVE(a, res1, L * N * C);
+    CARVE(a, ln2, L * N * C);
+    CARVE(a, ln2_mean, gpt2 ? L * N : 0);
+    CARVE(a, ln2_rstd, L * N);
+    CARVE(a, fch, L * N * I);
+    CARVE(a, up, gpt2 ? 0 : L * N * I);
+    CARVE(a, act, L * N * I);
+    CARVE(a, res2, L * N * C);
+    CARVE(a, lnf, N * C);
+    CARVE(a, lnf_mean, gpt2 ? N : 0);
+    CARVE(a, lnf_rstd, N);
+    CARVE(a, logits, N * (size_t)c->vocab_size);
+    CARVE(a, losses, N);
+    CARVE(a, lora_h, m->lora ? m->n_mods * N * (size_t)m->r : 0);
+    CARVE(a, tmp, N * C);
+    CARVE(a, xdrop, m->lora && m->dropout > 0 ? N * (size_t)m->maxin : 0);
     return off;
 }
 
@@ -850,24 +854,18 @@ static size_t bwd_layout(const rk_model *m, int B, int T, bwd *d, float *base) {
     size_t off = 0;
     bwd dummy;
     if (!d) d = &dummy;
-#define CARVE_D(field, count)                                                                                \
-    do {                                                                                                     \
-        size_t cnt_ = (count);                                                                               \
-        d->field = base && cnt_ ? base + off : NULL;                                                         \
-        off += cnt_;                                                                                         \
-    } while (0)
-    CARVE_D(dres, N * C);
-    CARVE_D(dln, N * C);
-    CARVE_D(dq, N * (size_t)m->QW);
-    CARVE_D(dk, c->arch == RK_ARCH_GPT2 ? 0 : N * (size_t)m->KVD);
-    CARVE_D(dv, c->arch == RK_ARCH_GPT2 ? 0 : N * (size_t)m->KVD);
-    CARVE_D(datty, N * (size_t)m->QD);
-    CARVE_D(datt, (size_t)B * (size_t)c->n_head * (size_t)T * (size_t)T);
-    CARVE_D(dfch, N * I);
-    CARVE_D(dup, c->arch == RK_ARCH_GPT2 ? 0 : N * I);
-    CARVE_D(dact, N * I);
-    CARVE_D(dh, m->lora ? N * (size_t)m->r : 0);
-    CARVE_D(dxl, m->lora && m->dropout > 0 ? N * (size_t)m->maxin : 0);
+    CARVE(d, dres, N * C);
+    CARVE(d, dln, N * C);
+    CARVE(d, dq, N * (size_t)m->QW);
+    CARVE(d, dk, c->arch == RK_ARCH_GPT2 ? 0 : N * (size_t)m->KVD);
+    CARVE(d, dv, c->arch == RK_ARCH_GPT2 ? 0 : N * (size_t)m->KVD);
+    CARVE(d, datty, N * (size_t)m->QD);
+    CARVE(d, datt, (size_t)B * (size_t)c->n_head * (size_t)T * (size_t)T);
+    CARVE(d, dfch, N * I);
+    CARVE(d, dup, c->arch == RK_ARCH_GPT2 ? 0 : N * I);
+    CARVE(d, dact, N * I);
+    CARVE(d, dh, m->lora ? N * (size_t)m->r : 0);
+    CARVE(d, dxl, m->lora && m->dropout > 0 ? N * (size_t)m->maxin : 0);
     return off;
 }
 
@@ -875,27 +873,22 @@ static size_t step_layout(const rk_model *m, int n, stepbuf *s, float *base) {
     const rk_model_config *c = &m->cfg;
     size_t N = (size_t)n, C = (size_t)c->hidden, I = (size_t)c->intermediate;
     size_t off = 0;
-#define CARVE_S(field, count)                                                                                \
-    do {                                                                                                     \
-        size_t cnt_ = (count);                                                                               \
-        s->field = base && cnt_ ? base + off : NULL;                                                         \
-        off += cnt_;                                                                                         \
-    } while (0)
-    CARVE_S(x, N * C);
-    CARVE_S(ln, N * C);
-    CARVE_S(mean, N);
-    CARVE_S(rstd, N);
-    CARVE_S(q, N * (size_t)m->QW);
-    CARVE_S(k, N * (size_t)m->KVD);
-    CARVE_S(v, N * (size_t)m->KVD);
-    CARVE_S(atty, N * (size_t)m->QD);
-    CARVE_S(tmp, N * C);
-    CARVE_S(fch, N * I);
-    CARVE_S(up, N * I);
-    CARVE_S(act, N * I);
-    CARVE_S(h, m->lora ? N * (size_t)m->r : 0);
+    CARVE(s, x, N * C);
+    CARVE(s, ln, N * C);
+    CARVE(s, mean, N);
+    CARVE(s, rstd, N);
+    CARVE(s, q, N * (size_t)m->QW);
+    CARVE(s, k, N * (size_t)m->KVD);
+    CARVE(s, v, N * (size_t)m->KVD);
+    CARVE(s, atty, N * (size_t)m->QD);
+    CARVE(s, tmp, N * C);
+    CARVE(s, fch, N * I);
+    CARVE(s, up, N * I);
+    CARVE(s, act, N * I);
+    CARVE(s, h, m->lora ? N * (size_t)m->r : 0);
     return off;
 }
+#undef CARVE
 
 /* Grows *mem to hold n floats; the contents are not kept. */
 static rk_status reserve(float **mem, size_t *cap, size_t n, rk_error *err) {
