@@ -17,10 +17,10 @@
 
 /* Appends the parts of n bytes of HTML to *out and, when out->title is NULL,
  * sets it (<title>, else the first <h1> outside dropped elements, else left
- * NULL). The page's declared charset is honoured; without one, charset (e.g.
- * from an HTTP Content-Type; NULL for none) is used, else UTF-8. uri names
- * the page in errors. Broken markup is repaired the way browsers do; only an
- * unparseable document fails, with RK_EFORMAT (or RK_ENOMEM). */
+ * NULL). A charset given (e.g. from an HTTP Content-Type; NULL for none)
+ * wins, as in browsers; without one, the page's declared charset is
+ * honoured, else UTF-8. uri names the page in errors. Broken markup is
+ * repaired the way browsers do, so only memory can fail (RK_ENOMEM). */
 rk_status rk_html_parts(const char *html, size_t n, const char *charset, const char *uri, rk_parts *out,
                         rk_error *err);
 

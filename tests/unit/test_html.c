@@ -55,6 +55,21 @@ Test(html, declared_charset_is_decoded_to_utf8) {
     cr_assert_eq(p.n, 1, "undeclared pages are read as UTF-8");
     expect_part(&p, 0, "\xc3\x85pen", "\xc3\x85pen\n\nS\xc3\xb8rvik \xe2\x82\xac\n\n");
     rk_parts_free(&p);
+    const char *declared = "<html><head><meta charset=\"utf-8\"></head><body><p>caf\xe9</p></body></html>";
+    rk_error e = {0};
+    cr_assert_eq(rk_html_parts(declared, strlen(declared), "iso-8859-1", "page.html", &p, &e), RK_OK);
+    cr_assert_eq(p.n, 1);
+    expect_part(&p, 0, "", "caf\xc3\xa9\n\n"); /* the charset given wins over the page's */
+    rk_parts_free(&p);
+}
+
+Test(html, whitespace_between_inline_elements_separates_words) {
+    rk_parts p =
+        parts_of("<p>Theme <select><option>Auto</option> <option>Light</option>\n<option>Dark</option>"
+                 "</select> <img src=x.png> <span>end</span></p>");
+    cr_assert_eq(p.n, 1);
+    expect_part(&p, 0, "", "Theme Auto Light Dark end\n\n");
+    rk_parts_free(&p);
 }
 
 Test(html, broken_markup_is_repaired) {
