@@ -260,30 +260,37 @@ static size_t sentence_end(ctx *c, size_t i) {
     return q;
 }
 
-/* The ASCII bytes that may end a sentence or a paragraph; a space alone
- * cannot, and a run of whitespace is looked at from its first newline. */
-static const uint8_t SENTENCE_BYTE[128] = {['\n'] = 1, ['.'] = 1, ['!'] = 1, ['?'] = 1};
+/* The bytes that may end a sentence or a paragraph: the ASCII terminators,
+ * the newline (a space alone cannot, and a run of whitespace is looked at
+ * from its first newline) and the lead bytes of is_unicode_terminator's
+ * code points; other bytes, continuation bytes among them, are text. */
+static const uint8_t SENTENCE_BYTE[256] = {
+    ['\n'] = 1, ['.'] = 1, ['!'] = 1, ['?'] = 1, [0xD8] = 1, [0xE0] = 1, [0xE2] = 1, [0xE3] = 1, [0xEF] = 1};
 
 /* Sentence ends, and paragraph ends (blank lines) as sentence ends too. */
 static void mark_sentences(ctx *c) {
-    size_t i = 0;
-    while (i < c->n) {
-        unsigned char b = (unsigned char)c->t[i];
+    const uint8_t *t = (const uint8_t *)c->t;
+    size_t i = 0, n = c->n;
+    while (i < n) {
+        unsigned char b = t[i];
         if (is_ws(c, i)) {
             size_t r = i, newlines = 0;
-            while (r < c->n && is_ws(c, r))
-                newlines += c->t[r++] == '\n';
+            while (r < n && is_ws(c, r))
+                newlines += t[r++] == '\n';
             if (newlines >= 2 && i > 0) mark_sentence_end(c, i);
             i = r;
         } else if (b == '.' || b == '!' || b == '?') {
             i = sentence_end(c, i);
-        } else if (b < 0x80) { /* on to the next byte that may end something */
-            do
+        } else if (!SENTENCE_BYTE[b]) { /* on to the next byte that may end something */
+            for (i++; i + 4 <= n; i += 4)
+                if (SENTENCE_BYTE[t[i]] | SENTENCE_BYTE[t[i + 1]] | SENTENCE_BYTE[t[i + 2]] |
+                    SENTENCE_BYTE[t[i + 3]])
+                    break;
+            while (i < n && !SENTENCE_BYTE[t[i]])
                 i++;
-            while (i < c->n && (uint8_t)c->t[i] < 0x80 && !SENTENCE_BYTE[(uint8_t)c->t[i]]);
         } else {
             size_t len;
-            i = is_unicode_terminator(cp_at(c->t, c->n, i, &len)) ? sentence_end(c, i) : i + len;
+            i = is_unicode_terminator(cp_at(c->t, n, i, &len)) ? sentence_end(c, i) : i + len;
         }
     }
 }
