@@ -162,6 +162,7 @@ typedef struct inl {
     const char *s;
     size_t m;
     size_t *match; /* at a "[": its "]"; at a backtick run: the next run as long; else NONE */
+    size_t cmatch;
     const defs *defs;
     rk_buf out;
     delim *runs;
@@ -596,34 +597,40 @@ static void compact(inl *x) {
     p[x->out.n] = 0;
 }
 
-/* Appends the text of the inline Markdown s[0..m) to dst. */
-static void inline_text(const char *s, size_t m, const defs *defs, rk_buf *dst) {
-    if (!m) return;
-    inl x = {.s = s, .m = m, .defs = defs};
+/* The text of the inline Markdown s[0..m), in x->out until the next call;
+ * x->oom says whether it is whole. x keeps its buffers from call to call,
+ * so that a paragraph costs no allocation. */
+static rk_buf *inline_text(inl *x, const char *s, size_t m) {
+    x->s = s;
+    x->m = m;
+    x->out.n = 0;
+    if (x->out.p) x->out.p[0] = 0;
+    x->nruns = x->nstack = x->nframes = 0;
+    memset(x->floor, 0, sizeof x->floor);
+    memset(x->clear, 0, sizeof x->clear);
+    x->hw = 0;
     /* Only a "[" or a backtick reads match: text with neither (most
      * paragraphs) needs no pairing. */
-    if (memchr(s, '[', m) || memchr(s, '`', m)) {
-        x.match = malloc(m * sizeof *x.match);
-        if (!x.match) {
-            dst->oom = 1;
-            return;
-        }
+    if (m && (memchr(s, '[', m) || memchr(s, '`', m))) {
+        x->match = grow(x->match, &x->cmatch, m, sizeof *x->match, &x->oom);
+        if (x->oom) return &x->out;
         for (size_t i = 0; i < m; i++) /* a "[" the pairing never reached is text */
-            x.match[i] = NONE;
-        pair_backticks(&x);
-        pair_brackets(&x);
+            x->match[i] = NONE;
+        pair_backticks(x);
+        pair_brackets(x);
     }
-    scan(&x);
-    compact(&x);
-    if (x.oom || x.out.oom)
-        dst->oom = 1;
-    else
-        rk_buf_put(dst, x.out.p, x.out.n);
-    free(x.out.p);
-    free(x.match);
-    free(x.runs);
-    free(x.stack);
-    free(x.frames);
+    scan(x);
+    compact(x);
+    x->oom |= x->out.oom;
+    return &x->out;
+}
+
+static void inl_free(inl *x) {
+    free(x->out.p);
+    free(x->match);
+    free(x->runs);
+    free(x->stack);
+    free(x->frames);
 }
 
 /* ---- blocks ---------------------------------------------------------- */
@@ -634,7 +641,7 @@ enum { C_NONE, C_FENCED, C_INDENTED };
 
 typedef struct md {
     defs *collect; /* the first pass: gathers definitions, writes nothing */
-    const defs *defs;
+    inl inl;       /* the inline pass, its defs the definitions gathered */
     rk_parts *out;
     int oom;
     rk_buf part, title; /* the current part and its heading path */
@@ -705,11 +712,9 @@ static void emit_lines(md *d, const char *t, size_t n) {
 
 static void flush_pend(md *d) {
     if (d->pend.n && !d->collect) {
-        rk_buf t = {0};
-        inline_text(d->pend.p, d->pend.n, d->defs, &t);
-        d->oom |= t.oom;
-        emit_lines(d, t.p, t.n);
-        free(t.p);
+        const rk_buf *t = inline_text(&d->inl, d->pend.p, d->pend.n);
+        d->oom |= d->inl.oom;
+        emit_lines(d, t->p, t->n);
     }
     d->pend.n = 0;
     d->para_open = 0;
@@ -770,12 +775,10 @@ static size_t one_line(char *s, size_t n) {
 static void heading(md *d, int level, const char *t, size_t n) {
     flush_all(d);
     if (d->collect) return;
-    rk_buf h = {0};
-    inline_text(t, n, d->defs, &h);
-    h.n = h.p ? one_line(h.p, h.n) : 0;
-    char *text = strndup(h.p ? h.p : "", h.n);
-    free(h.p);
-    if (!text || h.oom) {
+    rk_buf *h = inline_text(&d->inl, t, n);
+    h->n = h->p ? one_line(h->p, h->n) : 0;
+    char *text = strndup(h->p ? h->p : "", h->n);
+    if (!text || d->inl.oom) {
         free(text);
         d->oom = 1;
         return;
@@ -930,17 +933,15 @@ static void table_row(md *d, const char *b, size_t n) {
     size_t i = 0, cn, k = 0;
     const char *c;
     while (k++ < d->ncols && next_cell(b, n, &i, &c, &cn)) {
-        rk_buf cell = {0}, t = {0};
+        rk_buf cell = {0};
         for (size_t j = 0; j < cn; j++) /* GFM: \| is a pipe even in a code span */
             if (!(c[j] == '\\' && j + 1 < cn && c[j + 1] == '|')) putc1(&cell, c[j]);
-        inline_text(cell.p, cell.n, d->defs, &t);
-        d->oom |= cell.oom;
+        rk_buf *t = inline_text(&d->inl, cell.p, cell.n);
+        d->oom |= cell.oom | d->inl.oom;
         free(cell.p);
-        size_t tn = t.p ? one_line(t.p, t.n) : 0;
+        size_t tn = t->p ? one_line(t->p, t->n) : 0;
         if (tn && row.n) putc1(&row, ' ');
-        rk_buf_put(&row, t.p, tn);
-        d->oom |= t.oom;
-        free(t.p);
+        rk_buf_put(&row, t->p, tn);
     }
     d->oom |= row.oom;
     emit_lines(d, row.p, row.n);
@@ -1286,6 +1287,7 @@ static void md_free(md *d) {
     free(d->pend.p);
     free(d->code.p);
     free(d->lists);
+    inl_free(&d->inl);
 }
 
 /* Whether "]:" occurs in s[0..n): memchr for the rarer ':' is many times
@@ -1302,13 +1304,13 @@ rk_status rk_markdown_parts(const char *src, size_t n, rk_parts *out, rk_error *
     int oom = 0;
     /* A definition holds "]:" (refdef): without one, no first pass is needed. */
     if (holds_colon_after_bracket(src, n)) {
-        md first = {.collect = &labels, .defs = &labels};
+        md first = {.collect = &labels};
         run(&first, src, n);
         md_free(&first);
         oom = first.oom || labels.oom;
     }
     if (labels.n) qsort(labels.v, labels.n, sizeof *labels.v, cmp_str);
-    md d = {.defs = &labels, .out = out};
+    md d = {.inl = {.defs = &labels}, .out = out};
     if (!oom) run(&d, src, n);
     oom |= d.oom;
     if (!oom && !out->title) {
