@@ -1,6 +1,7 @@
 /* text.c — document normalization and word segmentation on utf8proc. */
 #include "raftkit/text.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -80,6 +81,18 @@ static int form_stable(int32_t c, rk_norm_form form) {
     return in_range && (form == RK_NORM_NFC || utf8proc_get_property(c)->decomp_type == 0);
 }
 
+/* Whether the 8 bytes of w are printable ASCII or spaces with no two spaces
+ * side by side: text that cleaning copies as it is, when it follows such a
+ * character and is followed by one. Eight bytes at a time, each test exact
+ * or catching at least the lowest byte that fails it. */
+static int plain_ascii8(uint64_t w) {
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull, low = ~high;
+    uint64_t ctrl = (w - 0x20 * ones) & ~w & high; /* a byte below the space */
+    uint64_t t = w ^ (0x7f * ones), del = (t - ones) & ~t & high;
+    uint64_t s = w ^ (0x20 * ones), spaces = ~(((s & low) + low) | s | low);
+    return !((w & high) | ctrl | del | (spaces & (spaces >> 8)));
+}
+
 /* Cleans and collapses n bytes into buf (room for 3n + 1) in one pass:
  * invalid sequences become U+FFFD, line ends LF, tabs spaces, control and
  * invisible characters go, whitespace is collapsed as collapse_space does.
@@ -96,11 +109,17 @@ static size_t clean_text(const uint8_t *p, size_t n, rk_norm_form form, uint8_t 
             o = put_break(buf, o, newlines, space);
             newlines = 0;
             space = 0;
-            /* A single space between two such characters is copied as is. */
-            do
+            /* A single space between two such characters is copied as is;
+             * eight bytes at a time where they allow it, else one. */
+            do {
                 buf[o++] = p[i++];
-            while (i < n && ((p[i] > 0x20 && p[i] < 0x7f) ||
-                             (p[i] == ' ' && i + 1 < n && p[i + 1] > 0x20 && p[i + 1] < 0x7f)));
+                for (uint64_t w; i + 8 <= n && p[i + 7] != ' '; i += 8, o += 8) {
+                    memcpy(&w, p + i, 8); /* memcpy: p need not be aligned */
+                    if (!plain_ascii8(w)) break;
+                    memcpy(buf + o, &w, 8);
+                }
+            } while (i < n && ((p[i] > 0x20 && p[i] < 0x7f) ||
+                               (p[i] == ' ' && i + 1 < n && p[i + 1] > 0x20 && p[i + 1] < 0x7f)));
             continue;
         }
         size_t len = 1;

@@ -1,6 +1,7 @@
 /* Unit tests for core/text.c: normalization and words. */
 #include <criterion/criterion.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,6 +124,27 @@ Test(text, whitespace_runs_collapse_and_paragraph_breaks_stay) {
     char *empty = norm(" \n \t\n", 5, RK_NORM_NFC, NULL);
     cr_assert_str_eq(empty, "");
     free(empty);
+}
+
+/* Printable ASCII is copied eight bytes at a time where it can be: what
+ * stops that copy (a double space, a tab, a control character, DEL, a line
+ * end, a space last in the eight) must act wherever it falls, at each of the
+ * sixteen offsets into a long run of text. */
+Test(text, long_ascii_runs_collapse_at_every_offset) {
+    const char *breaks[] = {"  ", "\t", "\x01", "\x7f", "\n", " \n ", "\xe2\x80\x8b", "\xc3\xa9"};
+    const char *kept[] = {" ", " ", "", "", "\n", "\n", "", "\xc3\xa9"};
+    /* No space in the first 17 bytes, so that each break stands alone; single
+     * spaces after them, which the eight-byte copy keeps. */
+    const char *text = "Tidetables:3.5m/gauge;(Table2)&notes! The tide turns at noon, see notes.";
+    for (size_t b = 0; b < sizeof breaks / sizeof *breaks; b++)
+        for (size_t at = 1; at <= 16; at++) {
+            char in[256], want[256];
+            snprintf(in, sizeof in, "%.*s%s%s", (int)at, text, breaks[b], text + at);
+            snprintf(want, sizeof want, "%.*s%s%s", (int)at, text, kept[b], text + at);
+            char *s = norm(in, strlen(in), RK_NORM_NFC, NULL);
+            cr_assert_str_eq(s, want, "break %zu at %zu", b, at);
+            free(s);
+        }
 }
 
 Test(text, utf8_check_counts_like_normalize) {
