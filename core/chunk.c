@@ -201,10 +201,17 @@ static int is_closer(int32_t cp) {
     return k == UTF8PROC_CATEGORY_PE || k == UTF8PROC_CATEGORY_PF;
 }
 
-/* Lower-case, without their final dot. */
-static const char *const ABBREVIATIONS[] = {"e.g",    "i.e",  "etc", "vs", "mr", "mrs", "ms",
-                                            "dr",     "prof", "st",  "jr", "sr", "no",  "fig",
-                                            "approx", "inc",  "ltd", "co", "cf", "al",  "ca"};
+/* Lower-case, without their final dot, with their lengths. */
+#define ABBR(s)                                                                                              \
+    { s, sizeof s - 1 }
+static const struct {
+    const char *s;
+    size_t n;
+} ABBREVIATIONS[] = {ABBR("e.g"), ABBR("i.e"), ABBR("etc"),    ABBR("vs"),  ABBR("mr"),  ABBR("mrs"),
+                     ABBR("ms"),  ABBR("dr"),  ABBR("prof"),   ABBR("st"),  ABBR("jr"),  ABBR("sr"),
+                     ABBR("no"),  ABBR("fig"), ABBR("approx"), ABBR("inc"), ABBR("ltd"), ABBR("co"),
+                     ABBR("cf"),  ABBR("al"),  ABBR("ca")};
+#undef ABBR
 
 /* Whether the '.' at t[i] (i > 0) closes an abbreviation or an initial
  * ("J.", the "S." of "U.S.") rather than a sentence. */
@@ -224,7 +231,7 @@ static int closes_abbreviation(const char *t, size_t n, size_t i) {
     while (s < i && !((t[s] >= 'a' && t[s] <= 'z') || (t[s] >= 'A' && t[s] <= 'Z')))
         s++;
     for (size_t k = 0; k < sizeof ABBREVIATIONS / sizeof *ABBREVIATIONS; k++)
-        if (strlen(ABBREVIATIONS[k]) == i - s && !strncasecmp(ABBREVIATIONS[k], t + s, i - s)) return 1;
+        if (ABBREVIATIONS[k].n == i - s && !strncasecmp(ABBREVIATIONS[k].s, t + s, i - s)) return 1;
     return 0;
 }
 
