@@ -512,7 +512,7 @@ rk_status rk_kb_doc_find(rk_kb_txn *t, const char *uri, uint64_t *id, rk_error *
     return RK_OK;
 }
 
-static rk_status chunk_put(rk_kb_txn *t, const rk_chunk *c, rk_error *err);
+static rk_status chunk_put(rk_kb_txn *t, const rk_chunk *c, unsigned flags, rk_error *err);
 
 static rk_status del_key(rk_kb_txn *t, int db, MDB_val *k, rk_error *err) {
     int rc = mdb_del(t->txn, t->kb->dbi[db], k, NULL);
@@ -613,7 +613,7 @@ static rk_status hand_over(rk_kb_txn *t, uint64_t cid, int *handed, rk_error *er
         moved.text = text;
         moved.text_len = c.text_len;
         rc = mdb_cursor_del(cur, 0);
-        s = rc ? db_fail(t, rc, err, "chunk_refs") : chunk_put(t, &moved, err);
+        s = rc ? db_fail(t, rc, err, "chunk_refs") : chunk_put(t, &moved, 0, err);
     }
     mdb_cursor_close(cur);
     free(text);
@@ -743,14 +743,16 @@ bad:
 }
 
 /* Writes the record of chunk c under c->id. */
-static rk_status chunk_put(rk_kb_txn *t, const rk_chunk *c, rk_error *err) {
+/* Writes chunk c under c->id; flags: MDB_APPEND for an id above every stored
+ * one, which fills pages instead of splitting them in half. */
+static rk_status chunk_put(rk_kb_txn *t, const rk_chunk *c, unsigned flags, rk_error *err) {
     if (c->text_len > UINT32_MAX)
         return rk_fail(err, RK_EINVAL, "chunk of %zu bytes is too large", c->text_len);
     const char *section = c->section ? c->section : "";
     size_t slen = strlen(section);
     size_t id = c->id;
     MDB_val k = idkey(&id), v = {CHUNK_HDR + c->text_len + 1 + slen + 1, NULL};
-    int rc = mdb_put(t->txn, t->kb->dbi[DB_CHUNKS], &k, &v, MDB_RESERVE);
+    int rc = mdb_put(t->txn, t->kb->dbi[DB_CHUNKS], &k, &v, MDB_RESERVE | flags);
     if (rc) return db_fail(t, rc, err, "chunks");
     uint8_t *p = v.mv_data;
     p[0] = RECORD_V1;
@@ -771,8 +773,8 @@ static rk_status chunk_put(rk_kb_txn *t, const rk_chunk *c, rk_error *err) {
 rk_status rk_kb_chunk_add(rk_kb_txn *t, rk_chunk *c, rk_error *err) {
     rk_status s = touch(t, err);
     if (s) return s;
-    c->id = t->next_chunk;
-    if ((s = chunk_put(t, c, err))) return s;
+    c->id = t->next_chunk; /* ids only grow: never reused */
+    if ((s = chunk_put(t, c, MDB_APPEND, err))) return s;
     t->next_chunk++;
     size_t id = c->id;
     rk_hash128 h = rk_kb_chunk_hash(c->text, c->text_len);

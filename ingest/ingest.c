@@ -633,10 +633,18 @@ static void add_report(rk_ingest_report *to, const rk_ingest_report *b) {
     to->chunks_near_duplicate += b->chunks_near_duplicate;
 }
 
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 static rk_status flush(writer *w, rk_ingest_report *rep, rk_error *err) {
     if (!w->n) return RK_OK;
     w->attempts = 0;
+    double t0 = now();
     rk_status s = rk_kb_write(w->r->kb, write_batch, w, err);
+    rep->write_seconds += now() - t0;
     if (!s) add_report(rep, &w->rep);
     for (size_t i = 0; i < w->n; i++) {
         prepared_free(w->docs[i]);
@@ -909,12 +917,6 @@ static rk_status prune(const run *r, const char *const *inputs, size_t ninputs, 
 }
 
 /* ---- the run ---- */
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* Looks up the stored ETag / Last-Modified of each URL source, and the ids
  * of stored URLs (for prune). */

@@ -300,13 +300,14 @@ static int cmd_ls_show(int show, int argc, char **argv) {
 static void print_summary(const rk_cli *cli, const rk_ingest_report *r) {
     double mb = (double)r->bytes / 1e6, rate = r->seconds > 0 ? mb / r->seconds : 0;
     if (cli->json) {
-        json_t *j = json_pack(
-            "{sIsIsIsIsIsIsIsIsIsIsfsf}", "docs_new", (json_int_t)r->docs_new, "docs_changed",
-            (json_int_t)r->docs_changed, "docs_unchanged", (json_int_t)r->docs_unchanged, "docs_removed",
-            (json_int_t)r->docs_removed, "docs_failed", (json_int_t)r->docs_failed, "files_skipped",
-            (json_int_t)r->files_skipped, "chunks_added", (json_int_t)r->chunks_added, "chunks_duplicate",
-            (json_int_t)r->chunks_duplicate, "chunks_near_duplicate", (json_int_t)r->chunks_near_duplicate,
-            "bytes", (json_int_t)r->bytes, "seconds", r->seconds, "mb_per_s", rate);
+        json_t *j = json_pack("{sIsIsIsIsIsIsIsIsIsIsfsfsf}", "docs_new", (json_int_t)r->docs_new,
+                              "docs_changed", (json_int_t)r->docs_changed, "docs_unchanged",
+                              (json_int_t)r->docs_unchanged, "docs_removed", (json_int_t)r->docs_removed,
+                              "docs_failed", (json_int_t)r->docs_failed, "files_skipped",
+                              (json_int_t)r->files_skipped, "chunks_added", (json_int_t)r->chunks_added,
+                              "chunks_duplicate", (json_int_t)r->chunks_duplicate, "chunks_near_duplicate",
+                              (json_int_t)r->chunks_near_duplicate, "bytes", (json_int_t)r->bytes, "seconds",
+                              r->seconds, "write_seconds", r->write_seconds, "mb_per_s", rate);
         rk_json_print_line(stdout, j);
         json_decref(j);
         return;

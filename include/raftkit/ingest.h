@@ -54,6 +54,10 @@ typedef struct rk_ingest_report {
     uint64_t chunks_added, chunks_duplicate, chunks_near_duplicate;
     uint64_t bytes; /* raw bytes read or fetched */
     double seconds; /* wall time of the run */
+    /* Of seconds, the time the calling thread spent in the transactions that
+     * write the documents read: what no number of threads takes off, so that
+     * bytes / write_seconds is the rate more threads approach. */
+    double write_seconds;
 } rk_ingest_report;
 
 /* The text of a normalized document is its parts, each normalized, joined

@@ -82,6 +82,8 @@ Test(ingest, folders_are_walked_and_reruns_add_nothing) {
     rk_ingest_report r = ingest(paths, 1, RK_OK);
     cr_assert_eq(r.docs_new, 3);
     cr_assert_eq(r.chunks_duplicate, 0, "chunks of 200 characters pack each small file whole");
+    cr_assert(r.write_seconds > 0 && r.write_seconds <= r.seconds, "writing is part of the run: %g of %g s",
+              r.write_seconds, r.seconds);
     rk_kb_stats st = stats();
     cr_assert_eq(st.docs, 3);
     cr_assert_eq(st.chunks, r.chunks_added);
