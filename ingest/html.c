@@ -254,8 +254,9 @@ rk_status rk_html_parts(const char *html, size_t n, const char *charset, const c
         xmlSwitchToEncoding(ctxt, enc);
         xmlFree((xmlChar *)ctxt->input->encoding);
         ctxt->input->encoding = xmlStrdup((const xmlChar *)charset);
-    } else
+    } else {
         ctxt->charset = XML_CHAR_ENCODING_UTF8; /* as htmlReadMemory's context has: else Latin-1 is guessed */
+    }
     ctxt->input->filename = (char *)xmlStrdup((const xmlChar *)uri);
     htmlParseDocument(ctxt);
     htmlFreeParserCtxt(ctxt);

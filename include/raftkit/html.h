@@ -20,7 +20,8 @@
  * NULL). A charset given (e.g. from an HTTP Content-Type; NULL for none)
  * wins, as in browsers; without one, the page's declared charset is
  * honoured, else UTF-8. uri names the page in errors. Broken markup is
- * repaired the way browsers do, so only memory can fail (RK_ENOMEM). */
+ * repaired the way browsers do: only a page over 2 GiB (RK_EFORMAT) or
+ * memory (RK_ENOMEM) fails. */
 rk_status rk_html_parts(const char *html, size_t n, const char *charset, const char *uri, rk_parts *out,
                         rk_error *err);
 
