@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "raftkit/log.h"
 
@@ -22,6 +23,29 @@ _Noreturn void rk_cli_usage(const rk_cli *c, const char *fmt, ...) {
     va_end(ap);
     fprintf(stderr, "%s: error: %s\nTry '%s --help' for more information.\n", c->prog, msg, c->prog);
     exit(RK_EXIT_USAGE);
+}
+
+int rk_cli_dispatch(rk_cli *c, int argc, char **argv, const rk_cli_cmd *cmds, size_t n) {
+    char names[512] = "";
+    for (size_t i = 0, at = 0; i < n && at < sizeof names; i++)
+        at += (size_t)snprintf(names + at, sizeof names - at, "%s%s",
+                               i == 0      ? ""
+                               : i + 1 < n ? ", "
+                                           : " or ",
+                               cmds[i].name);
+    if (argc < 2) rk_cli_usage(c, "missing subcommand (%s)", names);
+    const char *sub = argv[1];
+    if (!strcmp(sub, "-h") || !strcmp(sub, "--help")) rk_cli_common(c, 'h', NULL);
+    if (!strcmp(sub, "--version")) rk_cli_common(c, RK_OPT_VERSION, NULL);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(sub, cmds[i].name)) continue;
+        static char prog[256]; /* messages name it for the rest of the run */
+        snprintf(prog, sizeof prog, "%s %s", c->prog, sub);
+        c->prog = prog;
+        rk_log_set_program(prog);
+        return cmds[i].fn(c, argc - 1, argv + 1);
+    }
+    rk_cli_usage(c, "unknown subcommand '%s' (expected %s)", sub, names);
 }
 
 _Noreturn void rk_cli_fail(const rk_cli *c, const rk_error *err) {

@@ -270,22 +270,7 @@ static int cmd_report(rk_cli *cli, int argc, char **argv) {
 int main(int argc, char **argv) {
     rk_cli cli;
     rk_cli_init(&cli, "raft-eval", HELP);
-    if (argc < 2) rk_cli_usage(&cli, "missing subcommand (run, score, report or ask)");
-    const char *sub = argv[1];
-    if (!strcmp(sub, "-h") || !strcmp(sub, "--help")) rk_cli_common(&cli, 'h', NULL);
-    if (!strcmp(sub, "--version")) rk_cli_common(&cli, RK_OPT_VERSION, NULL);
-    static const struct {
-        const char *name, *prog;
-        int (*fn)(rk_cli *, int, char **);
-    } cmds[] = {{"run", "raft-eval run", cmd_run},
-                {"score", "raft-eval score", cmd_score},
-                {"report", "raft-eval report", cmd_report},
-                {"ask", "raft-eval ask", cmd_ask}};
-    for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
-        if (strcmp(sub, cmds[i].name)) continue;
-        cli.prog = cmds[i].prog;
-        rk_log_set_program(cmds[i].prog);
-        return cmds[i].fn(&cli, argc - 1, argv + 1);
-    }
-    rk_cli_usage(&cli, "unknown subcommand '%s' (expected run, score, report or ask)", sub);
+    static const rk_cli_cmd cmds[] = {
+        {"run", cmd_run}, {"score", cmd_score}, {"report", cmd_report}, {"ask", cmd_ask}};
+    return rk_cli_dispatch(&cli, argc, argv, cmds, sizeof cmds / sizeof *cmds);
 }

@@ -785,23 +785,8 @@ static int cmd_stats(rk_cli *cli, int argc, char **argv) {
 int main(int argc, char **argv) {
     rk_cli cli;
     rk_cli_init(&cli, "raft-index", HELP);
-    if (argc < 2)
-        rk_cli_usage(&cli, "missing subcommand (build, update, merge, query, verify, eval or stats)");
-    const char *sub = argv[1];
-    if (!strcmp(sub, "-h") || !strcmp(sub, "--help")) rk_cli_common(&cli, 'h', NULL);
-    if (!strcmp(sub, "--version")) rk_cli_common(&cli, RK_OPT_VERSION, NULL);
-    static const struct {
-        const char *name, *prog;
-        int (*fn)(rk_cli *, int, char **);
-    } cmds[] = {{"build", "raft-index build", cmd_build},    {"update", "raft-index update", cmd_update},
-                {"merge", "raft-index merge", cmd_merge},    {"query", "raft-index query", cmd_query},
-                {"verify", "raft-index verify", cmd_verify}, {"eval", "raft-index eval", cmd_eval},
-                {"stats", "raft-index stats", cmd_stats}};
-    for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
-        if (strcmp(sub, cmds[i].name)) continue;
-        cli.prog = cmds[i].prog;
-        rk_log_set_program(cmds[i].prog);
-        return cmds[i].fn(&cli, argc - 1, argv + 1);
-    }
-    rk_cli_usage(&cli, "unknown subcommand '%s' (expected build, update, query, verify, eval or stats)", sub);
+    static const rk_cli_cmd cmds[] = {{"build", cmd_build}, {"update", cmd_update}, {"merge", cmd_merge},
+                                      {"query", cmd_query}, {"verify", cmd_verify}, {"eval", cmd_eval},
+                                      {"stats", cmd_stats}};
+    return rk_cli_dispatch(&cli, argc, argv, cmds, sizeof cmds / sizeof *cmds);
 }

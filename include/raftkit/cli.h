@@ -6,6 +6,7 @@
 #define RAFTKIT_CLI_H
 
 #include <getopt.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "raftkit/status.h"
@@ -47,6 +48,17 @@ void rk_cli_init(rk_cli *c, const char *prog, const char *help);
  * unknown option) exits 2; returns 1 when opt was a common option, 0 when it is
  * the caller's to handle. */
 int rk_cli_common(rk_cli *c, int opt, const char *arg);
+
+/* A subcommand: "raft-index build" is {"build", cmd_build}. */
+typedef struct rk_cli_cmd {
+    const char *name;
+    int (*fn)(rk_cli *c, int argc, char **argv); /* argv[0] is the subcommand's name */
+} rk_cli_cmd;
+
+/* Runs the subcommand named by argv[1] with c->prog "PROG NAME" and returns
+ * its exit code. --help and --version there are the program's; a missing or
+ * unknown subcommand exits 2, naming the n there are. */
+int rk_cli_dispatch(rk_cli *c, int argc, char **argv, const rk_cli_cmd *cmds, size_t n);
 
 /* Prints "PROG: error: MESSAGE" and a hint to --help, then exits 2. */
 _Noreturn void rk_cli_usage(const rk_cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

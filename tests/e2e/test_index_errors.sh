@@ -62,6 +62,7 @@ expect_same_file garbage.orig garbage/data.mdb "garbage data.mdb: the file is le
 expect_rc 2 "usage: no subcommand" "$index"
 expect_rc 2 "usage: unknown subcommand" "$index" frobnicate --kb "$kb"
 expect_err_has "frobnicate" "usage: the error names the unknown subcommand"
+expect_err_has "expected build, update, merge, query, verify, eval or stats" "usage: the error lists every subcommand"
 expect_rc 2 "usage: unknown option before the subcommand" "$index" --bogus
 expect_rc 2 "usage: unknown option to stats" "$index" stats --kb "$kb" --bogus
 expect_err_has "--help" "usage: stats --bogus prints a hint to --help"
