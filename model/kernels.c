@@ -43,6 +43,27 @@ static void add_column_sums(float *out, const float *a, int N, int C) {
     }
 }
 
+/* dw += the column sums of dout * the normalized input, (x - mean) * rstd
+ * (LayerNorm) or x * rstd (RMSNorm: mean NULL; x - 0 is x exactly), in
+ * column blocks summed in double as add_column_sums does. */
+static void add_norm_weight_grad(float *dw, const float *dout, const float *inp, const float *mean,
+                                 const float *rstd, int N, int C) {
+    int nblocks = (C + COL_BLOCK - 1) / COL_BLOCK;
+#pragma omp parallel for schedule(static) if ((long)N * C > PAR_MIN)
+    for (int blk = 0; blk < nblocks; blk++) {
+        int c0 = blk * COL_BLOCK, c1 = c0 + COL_BLOCK < C ? c0 + COL_BLOCK : C;
+        double acc[COL_BLOCK] = {0};
+        for (int n = 0; n < N; n++) {
+            const float *x = inp + (size_t)n * C, *d = dout + (size_t)n * C;
+            float m = mean ? mean[n] : 0.0f, s = rstd[n];
+            for (int c = c0; c < c1; c++)
+                acc[c - c0] += (double)d[c] * ((x[c] - m) * s);
+        }
+        for (int c = c0; c < c1; c++)
+            dw[c] += (float)acc[c - c0];
+    }
+}
+
 /* ---- matmul ---- */
 
 void rk_matmul_forward(float *out, const float *inp, const float *w, const float *bias, int N, int C, int OC,
@@ -224,22 +245,7 @@ void rk_layernorm_backward(float *dinp, float *dw, float *db, const float *dout,
         }
     }
     if (db) add_column_sums(db, dout, N, C);
-    if (dw) {
-        int nblocks = (C + COL_BLOCK - 1) / COL_BLOCK;
-#pragma omp parallel for schedule(static) if ((long)N * C > PAR_MIN)
-        for (int blk = 0; blk < nblocks; blk++) {
-            int c0 = blk * COL_BLOCK, c1 = c0 + COL_BLOCK < C ? c0 + COL_BLOCK : C;
-            double acc[COL_BLOCK] = {0};
-            for (int n = 0; n < N; n++) {
-                const float *x = inp + (size_t)n * C, *d = dout + (size_t)n * C;
-                float m = mean[n], s = rstd[n];
-                for (int c = c0; c < c1; c++)
-                    acc[c - c0] += (double)d[c] * ((x[c] - m) * s);
-            }
-            for (int c = c0; c < c1; c++)
-                dw[c] += (float)acc[c - c0];
-        }
-    }
+    if (dw) add_norm_weight_grad(dw, dout, inp, mean, rstd, N, C);
 }
 
 /* ---- RMSNorm ---- */
@@ -276,22 +282,7 @@ void rk_rmsnorm_backward(float *dinp, float *dw, const float *dout, const float 
                 g[c] += (float)(s * ((double)d[c] * w[c] - x[c] * k));
         }
     }
-    if (dw) {
-        int nblocks = (C + COL_BLOCK - 1) / COL_BLOCK;
-#pragma omp parallel for schedule(static) if ((long)N * C > PAR_MIN)
-        for (int blk = 0; blk < nblocks; blk++) {
-            int c0 = blk * COL_BLOCK, c1 = c0 + COL_BLOCK < C ? c0 + COL_BLOCK : C;
-            double acc[COL_BLOCK] = {0};
-            for (int n = 0; n < N; n++) {
-                const float *x = inp + (size_t)n * C, *d = dout + (size_t)n * C;
-                float s = rstd[n];
-                for (int c = c0; c < c1; c++)
-                    acc[c - c0] += (double)d[c] * (x[c] * s);
-            }
-            for (int c = c0; c < c1; c++)
-                dw[c] += (float)acc[c - c0];
-        }
-    }
+    if (dw) add_norm_weight_grad(dw, dout, inp, NULL, rstd, N, C);
 }
 
 /* ---- rotary position embeddings ---- */
