@@ -31,6 +31,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <lmdb.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,7 +71,17 @@ struct rk_kb {
     char *path;
     int readonly;
     int no_gencache; /* read-only, and the KB has no gencache db yet */
+    /* LMDB resizes the map only while the process has no transaction open
+     * (mdb_env_set_mapsize), yet workers read while the writer grows the
+     * map: each transaction holds this lock shared, a resize holds it alone.
+     * glibc's rwlock prefers readers, so a thread holding a transaction may
+     * open another while a resize waits. */
+    pthread_rwlock_t resize;
 };
+
+/* Transactions this thread holds open, on any KB: while it holds one, it
+ * must not wait for a resize, which would wait for it in turn. */
+static _Thread_local unsigned held;
 
 struct rk_kb_txn {
     rk_kb *kb;
@@ -152,14 +163,46 @@ static rk_status check_dir(const char *path, rk_kb_mode mode, rk_error *err) {
     return RK_OK;
 }
 
+/* Resizes the map (0: to the size another process gave it) once no other
+ * thread has a transaction open; EBUSY if this thread has one. */
+static int resize(rk_kb *kb, size_t size) {
+    if (held) return EBUSY;
+    pthread_rwlock_wrlock(&kb->resize);
+    int rc = mdb_env_set_mapsize(kb->env, size);
+    pthread_rwlock_unlock(&kb->resize);
+    return rc;
+}
+
+/* Begins a transaction, holding kb->resize shared until txn_end. */
 static rk_status txn_begin(rk_kb *kb, unsigned flags, MDB_txn **out, rk_error *err) {
+    pthread_rwlock_rdlock(&kb->resize);
     int rc = mdb_txn_begin(kb->env, NULL, flags, out);
     if (rc == MDB_MAP_RESIZED) { /* another process grew the map: adopt its size */
-        mdb_env_set_mapsize(kb->env, 0);
-        rc = mdb_txn_begin(kb->env, NULL, flags, out);
+        pthread_rwlock_unlock(&kb->resize);
+        if ((rc = resize(kb, 0)) == EBUSY)
+            return rk_fail(err, RK_EDB,
+                           "%s: another process grew the KB while this thread holds a transaction", kb->path);
+        pthread_rwlock_rdlock(&kb->resize);
+        if (!rc) rc = mdb_txn_begin(kb->env, NULL, flags, out);
     }
-    if (rc) return rk_fail(err, RK_EDB, "%s: cannot begin a transaction: %s", kb->path, mdb_strerror(rc));
+    if (rc) {
+        pthread_rwlock_unlock(&kb->resize);
+        return rk_fail(err, RK_EDB, "%s: cannot begin a transaction: %s", kb->path, mdb_strerror(rc));
+    }
+    held++;
     return RK_OK;
+}
+
+/* Commits (or aborts) txn and lets a resize go ahead; LMDB's code. */
+static int txn_end(rk_kb *kb, MDB_txn *txn, int commit) {
+    int rc = 0;
+    if (commit)
+        rc = mdb_txn_commit(txn);
+    else
+        mdb_txn_abort(txn);
+    held--;
+    pthread_rwlock_unlock(&kb->resize);
+    return rc;
 }
 
 /* Schema 1 -> 2: the vectors table changes its keys, so it goes with what was
@@ -194,7 +237,7 @@ static rk_status open_dbs(rk_kb *kb, rk_kb_mode mode, rk_error *err) {
     MDB_dbi meta;
     int rc = mdb_dbi_open(txn, "meta", kb->readonly ? 0 : MDB_CREATE, &meta);
     if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE) {
-        mdb_txn_abort(txn);
+        txn_end(kb, txn, 0);
         return rk_fail(err, RK_ENOTKB, "%s: not a raftkit KB (an LMDB environment without raftkit's tables)",
                        kb->path);
     }
@@ -205,7 +248,7 @@ static rk_status open_dbs(rk_kb *kb, rk_kb_mode mode, rk_error *err) {
         MDB_stat st;
         mdb_stat(txn, meta, &st);
         if (mode != RK_KB_CREATE || st.ms_entries != 0) {
-            mdb_txn_abort(txn);
+            txn_end(kb, txn, 0);
             return rk_fail(err, RK_ENOTKB, "%s: not a raftkit KB (no schema record)", kb->path);
         }
         char text[64];
@@ -217,20 +260,20 @@ static rk_status open_dbs(rk_kb *kb, rk_kb_mode mode, rk_error *err) {
     } else {
         json_t *j;
         if (rk_json_parse(v.mv_data, v.mv_size, "schema record", &j, err)) {
-            mdb_txn_abort(txn);
+            txn_end(kb, txn, 0);
             return rk_fail_prefix(err, "%s: not a raftkit KB", kb->path);
         }
         json_int_t version = json_integer_value(json_object_get(j, "version"));
         json_decref(j);
         if (version > RK_KB_SCHEMA) {
-            mdb_txn_abort(txn);
+            txn_end(kb, txn, 0);
             return rk_fail(err, RK_EVERSION,
                            "%s: KB schema %lld was written by a newer raftkit (this one reads up to %d); "
                            "upgrade raftkit",
                            kb->path, (long long)version, RK_KB_SCHEMA);
         }
         if (version == 1 && kb->readonly) {
-            mdb_txn_abort(txn);
+            txn_end(kb, txn, 0);
             return rk_fail(err, RK_EVERSION,
                            "%s: KB schema 1 needs an upgrade; open it for writing once (raft-index build)",
                            kb->path);
@@ -247,10 +290,10 @@ static rk_status open_dbs(rk_kb *kb, rk_kb_mode mode, rk_error *err) {
         }
         if (rc) goto dbfail;
     }
-    if ((rc = mdb_txn_commit(txn))) return rk_fail(err, RK_EDB, "%s: %s", kb->path, mdb_strerror(rc));
+    if ((rc = txn_end(kb, txn, 1))) return rk_fail(err, RK_EDB, "%s: %s", kb->path, mdb_strerror(rc));
     return RK_OK;
 dbfail:
-    mdb_txn_abort(txn);
+    txn_end(kb, txn, 0);
     return rk_fail(err, RK_EDB, "%s: %s", kb->path, mdb_strerror(rc));
 }
 
@@ -263,6 +306,7 @@ rk_status rk_kb_open(const char *path, rk_kb_mode mode, size_t initial_map_size,
         free(kb);
         return rk_fail(err, RK_ENOMEM, "out of memory");
     }
+    pthread_rwlock_init(&kb->resize, NULL);
     kb->readonly = mode == RK_KB_READONLY;
     int rc = mdb_env_create(&kb->env);
     if (!rc) rc = mdb_env_set_maxdbs(kb->env, DB_COUNT + 1);
@@ -288,6 +332,7 @@ rk_status rk_kb_open(const char *path, rk_kb_mode mode, size_t initial_map_size,
 void rk_kb_close(rk_kb *kb) {
     if (!kb) return;
     if (kb->env) mdb_env_close(kb->env);
+    pthread_rwlock_destroy(&kb->resize);
     free(kb->path);
     free(kb);
 }
@@ -312,7 +357,7 @@ rk_status rk_kb_read_begin(rk_kb *kb, rk_kb_txn **out, rk_error *err) {
 
 void rk_kb_read_end(rk_kb_txn *t) {
     if (!t) return;
-    mdb_txn_abort(t->txn);
+    txn_end(t->kb, t->txn, 0);
     free(t);
 }
 
@@ -365,16 +410,20 @@ rk_status rk_kb_write(rk_kb *kb, rk_kb_write_fn fn, void *ctx, rk_error *err) {
         s = fn(&t, ctx, err);
         if (!s) s = save_counters(&t, err);
         if (!s) {
-            int rc = mdb_txn_commit(t.txn);
+            int rc = txn_end(kb, t.txn, 1);
             if (!rc) return RK_OK;
             s = db_fail(&t, rc, err, "commit");
         } else {
-            mdb_txn_abort(t.txn);
+            txn_end(kb, t.txn, 0);
         }
         if (!t.map_full) return s;
         MDB_envinfo info;
         mdb_env_info(kb->env, &info);
-        int rc = mdb_env_set_mapsize(kb->env, info.me_mapsize * 2);
+        int rc = resize(kb, info.me_mapsize * 2);
+        if (rc == EBUSY)
+            return rk_fail(err, RK_EDB,
+                           "%s: the map is full and cannot grow while this thread holds a transaction",
+                           kb->path);
         if (rc) return rk_fail(err, RK_EDB, "%s: cannot grow the map: %s", kb->path, mdb_strerror(rc));
     }
 }

@@ -1,6 +1,8 @@
 /* Unit tests for index/kb.c on real LMDB environments in temp directories. */
 #include "helpers.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 
 #include "raftkit/kb.h"
@@ -248,6 +250,73 @@ Test(kb, map_grows_when_full) {
     cr_assert_eq(rk_kb_chunk_get(t, 1000, &c, &e), RK_OK, "%s", e.msg);
     cr_assert_eq(strncmp(c.text, "0000000999 ", 11), 0);
     rk_kb_read_end(t);
+    rk_kb_close(kb);
+    free(p);
+}
+
+/* Readers in other threads while rk_kb_write grows the map: LMDB forbids
+ * resizing under an open transaction of the process, so the KB must wait
+ * for them (it crashed the reader before it did). */
+typedef struct reader_arg {
+    rk_kb *kb;
+    atomic_int *stop;
+    long reads, bad;
+} reader_arg;
+
+static void *read_loop(void *arg) {
+    reader_arg *a = arg;
+    while (!atomic_load(a->stop)) {
+        rk_kb_txn *t;
+        rk_chunk c;
+        rk_error e = {0};
+        if (rk_kb_read_begin(a->kb, &t, &e)) {
+            a->bad++;
+            continue;
+        }
+        if (rk_kb_chunk_get(t, 1, &c, &e) || c.text_len != 5 || memcmp(c.text, "first", 5)) a->bad++;
+        rk_kb_read_end(t);
+        a->reads++;
+    }
+    return NULL;
+}
+
+Test(kb, map_grows_while_other_threads_read) {
+    char *p = kb_path();
+    rk_kb *kb = open_kb(p, RK_KB_CREATE, 128 << 10);
+    doc_in first = {.uri = "file:///first", .texts = {"first"}};
+    write_doc(kb, &first);
+    atomic_int stop = 0;
+    reader_arg a[3];
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++) {
+        a[i] = (reader_arg){kb, &stop, 0, 0};
+        cr_assert_eq(pthread_create(&th[i], NULL, read_loop, &a[i]), 0);
+    }
+    rk_error e = {0};
+    int attempts = 0;
+    for (int i = 0; i < 4; i++) /* 12 MB: the map doubles about seven times */
+        cr_assert_eq(rk_kb_write(kb, big_write, &attempts, &e), RK_OK, "%s", e.msg);
+    atomic_store(&stop, 1);
+    for (int i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+        cr_assert_eq(a[i].bad, 0, "reader %d: %ld of %ld reads failed", i, a[i].bad, a[i].reads);
+    }
+    cr_assert_gt(attempts, 4, "the map was full at least once");
+    rk_kb_close(kb);
+    free(p);
+}
+
+Test(kb, a_full_map_does_not_wait_for_the_writers_own_read) {
+    char *p = kb_path();
+    rk_kb *kb = open_kb(p, RK_KB_CREATE, 128 << 10);
+    rk_kb_txn *t;
+    rk_error e = {0};
+    int attempts = 0;
+    cr_assert_eq(rk_kb_read_begin(kb, &t, &e), RK_OK);
+    cr_assert_eq(rk_kb_write(kb, big_write, &attempts, &e), RK_EDB, "refused, not a wait on itself");
+    cr_assert(strstr(e.msg, "cannot grow while this thread holds a transaction"), "%s", e.msg);
+    rk_kb_read_end(t);
+    cr_assert_eq(rk_kb_write(kb, big_write, &attempts, &e), RK_OK, "%s", e.msg);
     rk_kb_close(kb);
     free(p);
 }
