@@ -819,18 +819,25 @@ static rk_status chunk_put(rk_kb_txn *t, const rk_chunk *c, unsigned flags, rk_e
     return RK_OK;
 }
 
-rk_status rk_kb_chunk_add(rk_kb_txn *t, rk_chunk *c, rk_error *err) {
-    rk_status s = touch(t, err);
+rk_status rk_kb_chunk_add(rk_kb_txn *t, rk_chunk *c, rk_hash128 h, int *added, rk_error *err) {
+    *added = 0;
+    rk_status s = load_counters(t, err);
     if (s) return s;
-    c->id = t->next_chunk; /* ids only grow: never reused */
-    if ((s = chunk_put(t, c, MDB_APPEND, err))) return s;
-    t->next_chunk++;
-    size_t id = c->id;
-    rk_hash128 h = rk_kb_chunk_hash(c->text, c->text_len);
+    size_t id = t->next_chunk; /* ids only grow: never reused */
     uint64_t hk[2] = {h.lo, h.hi};
-    MDB_val hkv = {sizeof hk, hk}, hv = {sizeof id, &id};
-    int rc = mdb_put(t->txn, t->kb->dbi[DB_CHUNK_HASH], &hkv, &hv, 0);
-    return rc ? db_fail(t, rc, err, "chunk_hash") : RK_OK;
+    MDB_val k = {sizeof hk, hk}, v = {sizeof id, &id};
+    int rc = mdb_put(t->txn, t->kb->dbi[DB_CHUNK_HASH], &k, &v, MDB_NOOVERWRITE);
+    if (rc == MDB_KEYEXIST) { /* v now holds the stored chunk's id */
+        if (v.mv_size != 8) return rk_fail(err, RK_EFORMAT, "%s: chunk_hash: damaged record", t->kb->path);
+        c->id = get_u64(v.mv_data);
+        return RK_OK;
+    }
+    if (rc) return db_fail(t, rc, err, "chunk_hash");
+    c->id = id;
+    if ((s = touch(t, err)) || (s = chunk_put(t, c, MDB_APPEND, err))) return s;
+    t->next_chunk++;
+    *added = 1;
+    return RK_OK;
 }
 
 rk_status rk_kb_chunk_ref_add(rk_kb_txn *t, const rk_chunk *ref, rk_error *err) {

@@ -41,6 +41,12 @@ typedef struct note {
     char *msg;
 } note;
 
+typedef struct span_info {
+    rk_hash128 hash; /* rk_kb_chunk_hash of the span's text */
+    uint32_t part;
+    uint32_t words;
+} span_info;
+
 /* A document read, normalized and chunked, waiting to be written. */
 typedef struct prepared {
     char *uri, *title, *etag, *last_modified;
@@ -51,8 +57,7 @@ typedef struct prepared {
     char *text;    /* normalized: the parts joined by blank lines */
     size_t n;
     rk_span *spans;
-    uint32_t *span_part;  /* the part of each span */
-    uint32_t *span_words; /* the words of each span, counted by the worker */
+    span_info *info; /* per span, worked out on the worker to spare the single writer */
     size_t nspans;
     char **sections; /* per part */
     uint32_t *pages;
@@ -66,8 +71,7 @@ static void prepared_free(prepared *p) {
     free(p->last_modified);
     free(p->text);
     free(p->spans);
-    free(p->span_part);
-    free(p->span_words);
+    free(p->info);
     for (size_t i = 0; i < p->nparts; i++)
         free(p->sections[i]);
     free(p->sections);
@@ -183,11 +187,9 @@ static rk_status append_part(const run *r, prepared *p, const char *t, size_t n,
     if (text) p->text = text;
     rk_span *spans = realloc(p->spans, (p->nspans + ns) * sizeof *spans);
     if (spans) p->spans = spans;
-    uint32_t *parts = realloc(p->span_part, (p->nspans + ns) * sizeof *parts);
-    if (parts) p->span_part = parts;
-    uint32_t *words = realloc(p->span_words, (p->nspans + ns) * sizeof *words);
-    if (words) p->span_words = words;
-    if (!text || !spans || !parts || !words) {
+    span_info *info = realloc(p->info, (p->nspans + ns) * sizeof *info);
+    if (info) p->info = info;
+    if (!text || !spans || !info) {
         free(sp);
         return rk_fail(err, RK_ENOMEM, "out of memory");
     }
@@ -195,9 +197,11 @@ static rk_status append_part(const run *r, prepared *p, const char *t, size_t n,
     memcpy(text + base, t, n + 1);
     p->n = base + n;
     for (size_t k = 0; k < ns; k++) {
+        const char *c = t + sp[k].start;
+        size_t len = sp[k].end - sp[k].start;
         spans[p->nspans + k] = (rk_span){sp[k].start + base, sp[k].end + base};
-        parts[p->nspans + k] = (uint32_t)p->nparts;
-        words[p->nspans + k] = (uint32_t)rk_text_count_words(t + sp[k].start, sp[k].end - sp[k].start);
+        info[p->nspans + k] =
+            (span_info){rk_kb_chunk_hash(c, len), (uint32_t)p->nparts, (uint32_t)rk_text_count_words(c, len)};
     }
     p->nspans += ns;
     free(sp);
@@ -556,41 +560,42 @@ static rk_status write_doc(rk_kb_txn *txn, writer *w, const prepared *p, rk_erro
     for (size_t i = 0; i < p->nspans; i++) {
         const char *text = p->text + p->spans[i].start;
         size_t len = p->spans[i].end - p->spans[i].start;
-        uint32_t part = p->span_part[i];
-        uint64_t dup;
-        rk_chunk owner;
-        if (rk_kb_chunk_find(txn, rk_kb_chunk_hash(text, len), &dup, NULL) == RK_OK) {
-            rep->chunks_duplicate++;
-            /* Stored once, but held by this document too, so that it outlives its owner. */
-            if ((s = rk_kb_chunk_get(txn, dup, &owner, err))) return s;
-            if (owner.doc_id == d.id) continue;
-            rk_chunk ref = {.id = dup,
-                            .doc_id = d.id,
-                            .ordinal = (uint32_t)i,
-                            .start = p->spans[i].start,
-                            .end = p->spans[i].end,
-                            .page = p->pages[part],
-                            .section = p->sections[part]};
-            if ((s = rk_kb_chunk_ref_add(txn, &ref, err))) return s;
-            continue;
-        }
-        if (w->nd && rk_neardup_find(w->nd, text, len, &dup)) {
-            rep->chunks_near_duplicate++;
-            continue;
-        }
+        const span_info *in = &p->info[i];
         rk_chunk c = {.doc_id = d.id,
                       .ordinal = (uint32_t)i,
-                      .ntokens = p->span_words[i],
+                      .ntokens = in->words,
                       .start = p->spans[i].start,
                       .end = p->spans[i].end,
-                      .page = p->pages[part],
-                      .section = p->sections[part],
+                      .page = p->pages[in->part],
+                      .section = p->sections[in->part],
                       .text = text,
                       .text_len = len};
-        if ((s = rk_kb_chunk_add(txn, &c, err))) return s;
-        if (w->nd && (s = rk_neardup_add(w->nd, text, len, c.id, err))) return s;
-        if (d.nchunks++ == 0) d.first_chunk = c.id;
-        rep->chunks_added++;
+        /* Without near-dup detection, one lookup (rk_kb_chunk_add's) finds an
+         * exact duplicate or stores the chunk; near duplicates are looked for
+         * only when no exact one is stored. */
+        int added = 0;
+        if (!w->nd) {
+            s = rk_kb_chunk_add(txn, &c, in->hash, &added, err);
+        } else if (rk_kb_chunk_find(txn, in->hash, &c.id, NULL) != RK_OK) {
+            uint64_t near;
+            if (rk_neardup_find(w->nd, text, len, &near)) {
+                rep->chunks_near_duplicate++;
+                continue;
+            }
+            s = rk_kb_chunk_add(txn, &c, in->hash, &added, err);
+        }
+        if (s) return s;
+        if (added) {
+            if (w->nd && (s = rk_neardup_add(w->nd, text, len, c.id, err))) return s;
+            if (d.nchunks++ == 0) d.first_chunk = c.id;
+            rep->chunks_added++;
+            continue;
+        }
+        rep->chunks_duplicate++;
+        /* Stored once, but held by this document too, so that it outlives its owner. */
+        rk_chunk owner;
+        if ((s = rk_kb_chunk_get(txn, c.id, &owner, err))) return s;
+        if (owner.doc_id != d.id && (s = rk_kb_chunk_ref_add(txn, &c, err))) return s;
     }
     return rk_kb_doc_put(txn, &d, err);
 }

@@ -129,9 +129,11 @@ typedef struct rk_chunk {
 
 /* The 128-bit hash identifying a chunk's text for exact dedup. */
 rk_hash128 rk_kb_chunk_hash(const char *text, size_t len);
-/* Stores c under a new id (written to c->id) and its hash entry. The caller
- * checks rk_kb_chunk_find first when duplicates must be dropped. */
-rk_status rk_kb_chunk_add(rk_kb_txn *txn, rk_chunk *c, rk_error *err);
+/* Stores c under a new id (written to c->id) and sets *added, unless a chunk
+ * with the same text is stored: then stores nothing and writes that chunk's
+ * id to c->id. h is rk_kb_chunk_hash of c's text, taken as an argument so
+ * that callers can work it out on other threads. */
+rk_status rk_kb_chunk_add(rk_kb_txn *txn, rk_chunk *c, rk_hash128 h, int *added, rk_error *err);
 rk_status rk_kb_chunk_get(rk_kb_txn *txn, uint64_t id, rk_chunk *out, rk_error *err);
 /* The chunk whose text has this hash; RK_ENOTFOUND when none. */
 rk_status rk_kb_chunk_find(rk_kb_txn *txn, rk_hash128 h, uint64_t *id, rk_error *err);

@@ -46,7 +46,8 @@ static rk_status add_doc(rk_kb_txn *t, void *ctx, rk_error *err) {
                       .end = (uint64_t)i * 10 + 5,
                       .text = in->texts[i],
                       .text_len = strlen(in->texts[i])};
-        s = rk_kb_chunk_add(t, &c, err);
+        int added;
+        s = rk_kb_chunk_add(t, &c, rk_kb_chunk_hash(c.text, c.text_len), &added, err);
         in->chunk_ids[i] = c.id;
         if (i == 0) d.first_chunk = c.id;
         d.nchunks++;
@@ -144,6 +145,33 @@ Test(kb, delete_removes_chunks_hashes_vectors_and_ids_are_not_reused) {
     free(p);
 }
 
+/* The same text added again is not stored again: the stored chunk's id comes back. */
+Test(kb, adding_a_stored_text_gives_the_stored_chunk) {
+    char *p = kb_path();
+    rk_kb *kb = open_kb(p, RK_KB_CREATE, 0);
+    doc_in a = {.uri = "a", .texts = {"alpha", "beta"}},
+           b = {.uri = "b", .texts = {"gamma", "alpha", "gamma"}};
+    write_doc(kb, &a);
+    write_doc(kb, &b);
+    cr_assert_eq(b.chunk_ids[1], a.chunk_ids[0]);
+    cr_assert_eq(b.chunk_ids[2], b.chunk_ids[0], "within one transaction too");
+    cr_assert_gt(b.chunk_ids[0], a.chunk_ids[1]);
+    rk_error e = {0};
+    rk_kb_txn *t;
+    rk_kb_stats st;
+    rk_chunk c;
+    cr_assert_eq(rk_kb_read_begin(kb, &t, &e), RK_OK);
+    cr_assert_eq(rk_kb_stats_get(t, &st, &e), RK_OK);
+    cr_assert_eq(st.chunks, 3);
+    cr_assert_eq(rk_kb_chunk_get(t, a.chunk_ids[0], &c, &e), RK_OK);
+    cr_assert_eq(c.doc_id, a.doc_id, "the stored chunk keeps its owner");
+    cr_assert_eq(rk_kb_chunk_get(t, b.chunk_ids[0] + 1, &c, &e), RK_ENOTFOUND,
+                 "no id was spent on a duplicate");
+    rk_kb_read_end(t);
+    rk_kb_close(kb);
+    free(p);
+}
+
 static rk_status add_then_fail(rk_kb_txn *t, void *ctx, rk_error *err) {
     rk_status s = add_doc(t, ctx, err);
     return s ? s : rk_fail(err, RK_EIO, "simulated failure after writing");
@@ -213,18 +241,25 @@ Test(kb, generation_rises_only_with_doc_or_chunk_changes) {
     free(p);
 }
 
-/* Writes 3 MB of chunks in one transaction into a map of 128 KiB. */
+/* Writes 3 MB of chunks numbered from first in one transaction into a map
+ * of 128 KiB. */
+typedef struct big {
+    int attempts, first;
+} big;
+
 static rk_status big_write(rk_kb_txn *t, void *ctx, rk_error *err) {
-    int *attempts = ctx;
-    (*attempts)++;
+    big *b = ctx;
+    b->attempts++;
     static char text[3000];
     rk_status s = RK_OK;
     for (int i = 0; !s && i < 1000; i++) {
         memset(text, 'a' + i % 26, sizeof text - 1);
-        snprintf(text, 12, "%010d", i); /* distinct texts */
+        snprintf(text, 12, "%010d", b->first + i); /* distinct texts */
         text[10] = ' ';
         rk_chunk c = {.doc_id = 1, .text = text, .text_len = sizeof text - 1};
-        s = rk_kb_chunk_add(t, &c, err);
+        int added;
+        s = rk_kb_chunk_add(t, &c, rk_kb_chunk_hash(c.text, c.text_len), &added, err);
+        if (!s && !added) s = rk_fail(err, RK_EINVAL, "chunk %d was taken for a duplicate", b->first + i);
     }
     return s;
 }
@@ -233,9 +268,9 @@ Test(kb, map_grows_when_full) {
     char *p = kb_path();
     rk_kb *kb = open_kb(p, RK_KB_CREATE, 128 << 10);
     rk_error e = {0};
-    int attempts = 0;
-    cr_assert_eq(rk_kb_write(kb, big_write, &attempts, &e), RK_OK, "%s", e.msg);
-    cr_assert_gt(attempts, 1, "the map was full at least once");
+    big b = {0};
+    cr_assert_eq(rk_kb_write(kb, big_write, &b, &e), RK_OK, "%s", e.msg);
+    cr_assert_gt(b.attempts, 1, "the map was full at least once");
     rk_kb_txn *t;
     rk_kb_stats st;
     cr_assert_eq(rk_kb_read_begin(kb, &t, &e), RK_OK);
@@ -293,15 +328,15 @@ Test(kb, map_grows_while_other_threads_read) {
         cr_assert_eq(pthread_create(&th[i], NULL, read_loop, &a[i]), 0);
     }
     rk_error e = {0};
-    int attempts = 0;
-    for (int i = 0; i < 4; i++) /* 12 MB: the map doubles about seven times */
-        cr_assert_eq(rk_kb_write(kb, big_write, &attempts, &e), RK_OK, "%s", e.msg);
+    big b = {0};
+    for (b.first = 0; b.first < 4000; b.first += 1000) /* 12 MB: the map doubles about seven times */
+        cr_assert_eq(rk_kb_write(kb, big_write, &b, &e), RK_OK, "%s", e.msg);
     atomic_store(&stop, 1);
     for (int i = 0; i < 3; i++) {
         pthread_join(th[i], NULL);
         cr_assert_eq(a[i].bad, 0, "reader %d: %ld of %ld reads failed", i, a[i].bad, a[i].reads);
     }
-    cr_assert_gt(attempts, 4, "the map was full at least once");
+    cr_assert_gt(b.attempts, 4, "the map was full at least once");
     rk_kb_close(kb);
     free(p);
 }
@@ -311,12 +346,12 @@ Test(kb, a_full_map_does_not_wait_for_the_writers_own_read) {
     rk_kb *kb = open_kb(p, RK_KB_CREATE, 128 << 10);
     rk_kb_txn *t;
     rk_error e = {0};
-    int attempts = 0;
+    big b = {0};
     cr_assert_eq(rk_kb_read_begin(kb, &t, &e), RK_OK);
-    cr_assert_eq(rk_kb_write(kb, big_write, &attempts, &e), RK_EDB, "refused, not a wait on itself");
+    cr_assert_eq(rk_kb_write(kb, big_write, &b, &e), RK_EDB, "refused, not a wait on itself");
     cr_assert(strstr(e.msg, "cannot grow while this thread holds a transaction"), "%s", e.msg);
     rk_kb_read_end(t);
-    cr_assert_eq(rk_kb_write(kb, big_write, &attempts, &e), RK_OK, "%s", e.msg);
+    cr_assert_eq(rk_kb_write(kb, big_write, &b, &e), RK_OK, "%s", e.msg);
     rk_kb_close(kb);
     free(p);
 }
