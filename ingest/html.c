@@ -56,6 +56,16 @@ static int is_space(char c) {
     return (unsigned char)c <= ' ' && (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f');
 }
 
+/* Whether the 8 bytes of w are text that put_text copies as it is, when it
+ * follows a character and the space is not its last byte: no byte below the
+ * space, and no two spaces side by side. Exact for the 8 bytes as a whole. */
+static int plain8(uint64_t w) {
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull, low = ~high;
+    uint64_t ctrl = (w - 0x20 * ones) & ~w & high;
+    uint64_t s = w ^ (0x20 * ones), spaces = ~(((s & low) + low) | s | low);
+    return !(ctrl | (spaces & (spaces >> 8)));
+}
+
 /* Appends s[0..n) with whitespace runs collapsed to one space; a run may
  * span calls, as the parser hands text over in pieces. */
 static void put_text(out *o, const char *s, size_t n) {
@@ -72,9 +82,14 @@ static void put_text(out *o, const char *s, size_t n) {
         }
         if (o->pending_space && w > b->p && w[-1] != '\n') *w++ = ' ';
         o->pending_space = 0;
-        do
+        do { /* a word, and the text after it eight bytes at a time while it allows */
             *w++ = *s++;
-        while (s < end && ((unsigned char)*s > ' ' || !is_space(*s)));
+            for (uint64_t x; end - s >= 8 && s[7] != ' '; s += 8, w += 8) {
+                memcpy(&x, s, 8); /* memcpy: s need not be aligned */
+                if (!plain8(x)) break;
+                memcpy(w, &x, 8);
+            }
+        } while (s < end && ((unsigned char)*s > ' ' || !is_space(*s)));
     }
     b->n += (size_t)(w - start);
     b->p[b->n] = 0;

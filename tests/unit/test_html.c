@@ -72,6 +72,25 @@ Test(html, whitespace_between_inline_elements_separates_words) {
     rk_parts_free(&p);
 }
 
+/* Text is copied eight bytes at a time where it can be: every kind of
+ * whitespace run, at every offset, must still collapse to one space. */
+Test(html, whitespace_runs_collapse_at_every_offset) {
+    static const char *const breaks[] = {" ", "  ", "\t", "\n", " \n ", "\r\n", " \t", "\n\n\n"};
+    for (size_t b = 0; b < sizeof breaks / sizeof *breaks; b++)
+        for (int k = 0; k < 16; k++) {
+            const char *br = breaks[b];
+            char html[256], want[256];
+            snprintf(html, sizeof html, "<p>%.*salpha%sbeta gamma delta%sS\xc3\xb8rvik tide%sepsilon</p>", k,
+                     "xxxxxxxxxxxxxxxx", br, br, br);
+            snprintf(want, sizeof want, "%.*salpha beta gamma delta S\xc3\xb8rvik tide epsilon\n\n", k,
+                     "xxxxxxxxxxxxxxxx");
+            rk_parts p = parts_of(html);
+            cr_assert_eq(p.n, 1);
+            cr_assert_str_eq(p.v[0].text, want, "break %zu at offset %d", b, k);
+            rk_parts_free(&p);
+        }
+}
+
 Test(html, broken_markup_is_repaired) {
     rk_parts p = parts_of("<p>one<p>two <b>bold<i>both</b> end");
     cr_assert_eq(p.n, 1);
