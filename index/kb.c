@@ -508,10 +508,16 @@ bad:
     return rk_fail(err, RK_EFORMAT, "%s: document %llu: damaged record", t->kb->path, (unsigned long long)id);
 }
 
-rk_status rk_kb_doc_put(rk_kb_txn *t, rk_doc *d, rk_error *err) {
+rk_status rk_kb_doc_new_id(rk_kb_txn *t, uint64_t *id, rk_error *err) {
+    rk_status s = touch(t, err);
+    if (!s) *id = t->next_doc++;
+    return s;
+}
+
+rk_status rk_kb_doc_put(rk_kb_txn *t, const rk_doc *d, rk_error *err) {
+    if (!d->id) return rk_fail(err, RK_EINVAL, "%s: document %s has no id", t->kb->path, d->uri);
     rk_status s = touch(t, err);
     if (s) return s;
-    if (!d->id) d->id = t->next_doc++;
     const char *title = d->title ? d->title : "", *etag = d->etag ? d->etag : "",
                *lm = d->last_modified ? d->last_modified : "";
     size_t ulen = strlen(d->uri), tlen = strlen(title), elen = strlen(etag), llen = strlen(lm);

@@ -544,6 +544,7 @@ static rk_status write_doc(rk_kb_txn *txn, writer *w, const prepared *p, rk_erro
             rep->docs_unchanged++;
             return RK_OK;
         }
+        if ((s = rk_kb_doc_new_id(txn, &id, err))) return s;
         rep->docs_new++;
     } else {
         return s;
@@ -556,7 +557,6 @@ static rk_status write_doc(rk_kb_txn *txn, writer *w, const prepared *p, rk_erro
                 .hash = p->hash,
                 .size = p->size,
                 .mtime = p->mtime};
-    if ((s = rk_kb_doc_put(txn, &d, err))) return s;
     for (size_t i = 0; i < p->nspans; i++) {
         const char *text = p->text + p->spans[i].start;
         size_t len = p->spans[i].end - p->spans[i].start;

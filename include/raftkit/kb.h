@@ -79,7 +79,7 @@ rk_status rk_kb_generation(rk_kb_txn *txn, uint64_t *out, rk_error *err);
 /* ---- documents ---- */
 
 typedef struct rk_doc {
-    uint64_t id;               /* 0 in rk_kb_doc_put: allocate one */
+    uint64_t id;               /* from rk_kb_doc_new_id, or of the document replaced */
     const char *uri;           /* the source: a path as given, or a URL */
     const char *title;         /* may be "" */
     const char *etag;          /* a fetched page's ETag and Last-Modified, for conditional */
@@ -91,8 +91,11 @@ typedef struct rk_doc {
     uint32_t nchunks;
 } rk_doc;
 
-/* Writes doc (allocating doc->id when 0) and its uri entry. */
-rk_status rk_kb_doc_put(rk_kb_txn *txn, rk_doc *doc, rk_error *err);
+/* A document id never given before: chunks can name it before the
+ * document is put. */
+rk_status rk_kb_doc_new_id(rk_kb_txn *txn, uint64_t *id, rk_error *err);
+/* Writes doc under doc->id, and its uri entry. */
+rk_status rk_kb_doc_put(rk_kb_txn *txn, const rk_doc *doc, rk_error *err);
 /* Strings in *out point into the map: valid until the transaction ends.
  * RK_ENOTFOUND when there is no such document. */
 rk_status rk_kb_doc_get(rk_kb_txn *txn, uint64_t id, rk_doc *out, rk_error *err);

@@ -38,7 +38,7 @@ static rk_status add_doc(rk_kb_txn *t, void *ctx, rk_error *err) {
     doc_in *in = ctx;
     rk_doc d = {
         .uri = in->uri, .title = "T", .hash = rk_hash128_of(in->uri, strlen(in->uri)), .size = 7, .mtime = 9};
-    rk_status s = rk_kb_doc_put(t, &d, err);
+    rk_status s = rk_kb_doc_new_id(t, &d.id, err);
     for (int i = 0; !s && in->texts[i]; i++) {
         rk_chunk c = {.doc_id = d.id,
                       .ordinal = (uint32_t)i,
@@ -141,6 +141,22 @@ Test(kb, delete_removes_chunks_hashes_vectors_and_ids_are_not_reused) {
     cr_assert_eq(id, c.chunk_ids[0], "the hash now names c's chunk");
     cr_assert_eq(rk_kb_chunk_get(t, b.chunk_ids[0], &ch, &e), RK_OK, "other documents are untouched");
     rk_kb_read_end(t);
+    rk_kb_close(kb);
+    free(p);
+}
+
+static rk_status put_without_id(rk_kb_txn *t, void *ctx, rk_error *err) {
+    (void)ctx;
+    rk_doc d = {.uri = "no-id"};
+    return rk_kb_doc_put(t, &d, err);
+}
+
+Test(kb, a_document_is_put_under_an_id_it_was_given) {
+    char *p = kb_path();
+    rk_kb *kb = open_kb(p, RK_KB_CREATE, 0);
+    rk_error e = {0};
+    cr_assert_eq(rk_kb_write(kb, put_without_id, NULL, &e), RK_EINVAL);
+    cr_assert(strstr(e.msg, "no-id"), "%s", e.msg);
     rk_kb_close(kb);
     free(p);
 }
