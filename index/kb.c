@@ -193,7 +193,7 @@ static rk_status txn_begin(rk_kb *kb, unsigned flags, MDB_txn **out, rk_error *e
     return RK_OK;
 }
 
-/* Commits (or aborts) txn and lets a resize go ahead; LMDB's code. */
+/* Commits (or aborts) txn and lets a resize go ahead; returns the commit's LMDB code. */
 static int txn_end(rk_kb *kb, MDB_txn *txn, int commit) {
     int rc = 0;
     if (commit)
