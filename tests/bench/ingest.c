@@ -315,7 +315,8 @@ int main(int argc, char **argv) {
      * core each) already used both: the writer's time comes out of the
      * workers'. */
     if (sysconf(_SC_NPROCESSORS_ONLN) == 2)
-        printf("on this machine's 2 cores the speed-up can be at most 2 x %.2f / (%.2f + %.2f) = %.2fx\n",
+        printf("on this machine's 2 cores the writer's share leaves room for a speed-up of about "
+               "2 x %.2f / (%.2f + %.2f) = %.2fx\n",
                r1.seconds, r1.seconds, r1.write_seconds, 2 * r1.seconds / (r1.seconds + r1.write_seconds));
     rm_rf(root);
     return 0;
