@@ -17,12 +17,21 @@
  *               owns the chunk (it was handed over), 0 when it only holds it.
  *   Big-endian keys keep one chunk's (one document's) entries together.
  *   chunk_hash  key: u64 lo | u64 hi -> value: u64 chunk id
+ *   chunk_tail  key: u64 chunk id -> u64 lo | u64 hi: the chunks added since
+ *               the last fold, whose hashes chunk_hash does not hold yet.
+ *               Random keys make every insert into chunk_hash copy a page
+ *               of it, so that each commit rewrote nearly all of it; the
+ *               tail only appends, and is folded in, in key order, once it
+ *               holds half as many entries as chunk_hash. Writers look the
+ *               tail up in memory (rk_kb.tail).
  *   vectors     key: u64 chunk id BE | u64 embedder key BE -> float32[dim]:
  *               chunk-major, so removing a chunk removes its vectors of every
  *               embedder in one range
  *   Schema 1 (vectors keyed by chunk id alone, one embedder per KB) is
  *   upgraded when opened for writing: its vectors, embedder and indexes are
- *   derived data and go; documents and chunks stay.
+ *   derived data and go; documents and chunks stay. Schema 2 has no
+ *   chunk_tail (an empty one is created); schema 3 keeps an older raftkit,
+ *   which would not look there, from writing.
  *   faiss, embedder  key: name NUL u32 big-endian piece -> bytes
  *   meta    key: string -> JSON text. "schema" -> {"version": N};
  *           "counters" -> {"next_doc_id", "next_chunk_id", "generation"}. */
@@ -37,6 +46,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "idmap.h"
 #include "raftkit/json.h"
 
 enum {
@@ -52,31 +62,48 @@ enum {
     DB_CHUNK_REFS,
     DB_DOC_REFS,
     DB_GENCACHE,
+    DB_CHUNK_TAIL,
     DB_COUNT
 };
-static const char *const db_names[DB_COUNT] = {"meta",       "docs",       "doc_uri",  "chunks",
-                                               "chunk_hash", "vectors",    "faiss",    "embedder",
-                                               "removed",    "chunk_refs", "doc_refs", "gencache"};
+static const char *const db_names[DB_COUNT] = {"meta",     "docs",     "doc_uri",   "chunks",  "chunk_hash",
+                                               "vectors",  "faiss",    "embedder",  "removed", "chunk_refs",
+                                               "doc_refs", "gencache", "chunk_tail"};
 static const unsigned db_flags[DB_COUNT] = {
-    0, MDB_INTEGERKEY, 0, MDB_INTEGERKEY, 0, 0, 0, 0, MDB_INTEGERKEY, 0, 0, 0};
+    0, MDB_INTEGERKEY, 0, MDB_INTEGERKEY, 0, 0, 0, 0, MDB_INTEGERKEY, 0, 0, 0, MDB_INTEGERKEY};
 
 enum { DOC_HDR = 1 + 8 * 6 + 4 * 3, CHUNK_HDR = 1 + 8 + 4 + 4 + 8 + 8 + 4 + 4 + 4, RECORD_V1 = 1 };
 
 static size_t g_piece_size = (size_t)64 << 20;
 void rk_kb_set_blob_piece_size(size_t bytes) { g_piece_size = bytes ? bytes : (size_t)64 << 20; }
 
+/* The tail is folded into chunk_hash once it holds this many entries and
+ * half as many as chunk_hash: each fold then copies chunk_hash's pages once
+ * for at least a third of all the chunks, however many commits added them. */
+static size_t g_fold_min = 65536;
+void rk_kb_set_fold_min(size_t entries) { g_fold_min = entries ? entries : 65536; }
+
 struct rk_kb {
     MDB_env *env;
     MDB_dbi dbi[DB_COUNT];
     char *path;
     int readonly;
-    int no_gencache; /* read-only, and the KB has no gencache db yet */
+    unsigned absent; /* read-only, and the KB is older than these dbs (bit i: db i) */
     /* LMDB resizes the map only while the process has no transaction open
      * (mdb_env_set_mapsize), yet workers read while the writer grows the
      * map: each transaction holds this lock shared, a resize holds it alone.
      * glibc's rwlock prefers readers, so a thread holding a transaction may
      * open another while a resize waits. */
     pthread_rwlock_t resize;
+    /* One write transaction at a time in this process (LMDB runs one at a
+     * time anyway): it owns the tail below while it runs. */
+    pthread_mutex_t write;
+    /* chunk_tail by hash, as of this handle's last committed write
+     * transaction, whose generation tail_gen is (tail_known 0: unknown).
+     * Another process's commit changes the generation, and the next write
+     * transaction reads chunk_tail anew. */
+    rk_idmap tail;
+    uint64_t tail_gen;
+    int tail_known;
 };
 
 /* Transactions this thread holds open, on any KB: while it holds one, it
@@ -87,8 +114,10 @@ struct rk_kb_txn {
     rk_kb *kb;
     MDB_txn *txn;
     int map_full; /* an LMDB call hit MDB_MAP_FULL: rk_kb_write grows and retries */
+    int write;
+    int tail_synced; /* kb->tail is this write transaction's chunk_tail */
     int counters_loaded, counters_dirty;
-    uint64_t next_doc, next_chunk, generation;
+    uint64_t next_doc, next_chunk, generation, begin_generation;
 };
 
 /* Turns an LMDB code into a status and message; remembers a full map. */
@@ -205,6 +234,13 @@ static int txn_end(rk_kb *kb, MDB_txn *txn, int commit) {
     return rc;
 }
 
+static int put_schema(MDB_txn *txn, MDB_dbi meta) {
+    char text[64];
+    int len = snprintf(text, sizeof text, "{\"version\":%d}", RK_KB_SCHEMA);
+    MDB_val k = {6, "schema"}, v = {(size_t)len, text};
+    return mdb_put(txn, meta, &k, &v, 0);
+}
+
 /* Schema 1 -> 2: the vectors table changes its keys, so it goes with what was
  * built from it (the embedder record and tables, the indexes and their specs). */
 static int upgrade_v1(MDB_txn *txn, MDB_dbi meta) {
@@ -221,12 +257,7 @@ static int upgrade_v1(MDB_txn *txn, MDB_dbi meta) {
             (k.mv_size > 6 && !memcmp(k.mv_data, "index:", 6)))
             if ((rc = mdb_cursor_del(c, 0))) break;
     mdb_cursor_close(c);
-    if (rc != MDB_NOTFOUND) return rc;
-    char text[64];
-    int len = snprintf(text, sizeof text, "{\"version\":%d}", RK_KB_SCHEMA);
-    k = (MDB_val){6, "schema"};
-    v = (MDB_val){(size_t)len, text};
-    return mdb_put(txn, meta, &k, &v, 0);
+    return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 /* Opens (creating when allowed) the named dbs, and checks or writes the schema. */
@@ -251,10 +282,7 @@ static rk_status open_dbs(rk_kb *kb, rk_kb_mode mode, rk_error *err) {
             txn_end(kb, txn, 0);
             return rk_fail(err, RK_ENOTKB, "%s: not a raftkit KB (no schema record)", kb->path);
         }
-        char text[64];
-        int len = snprintf(text, sizeof text, "{\"version\":%d}", RK_KB_SCHEMA);
-        v = (MDB_val){(size_t)len, text};
-        if ((rc = mdb_put(txn, meta, &k, &v, 0))) goto dbfail;
+        if ((rc = put_schema(txn, meta))) goto dbfail;
     } else if (rc) {
         goto dbfail;
     } else {
@@ -279,13 +307,14 @@ static rk_status open_dbs(rk_kb *kb, rk_kb_mode mode, rk_error *err) {
                            kb->path);
         }
         if (version == 1 && (rc = upgrade_v1(txn, meta))) goto dbfail;
+        if (version < RK_KB_SCHEMA && !kb->readonly && (rc = put_schema(txn, meta))) goto dbfail;
     }
     for (int i = 0; i < DB_COUNT; i++) {
         rc = mdb_dbi_open(txn, db_names[i], db_flags[i] | (kb->readonly ? 0 : MDB_CREATE), &kb->dbi[i]);
-        /* The generation cache came after schema 2: a KB opened read-only
-         * before anything wrote one simply has no cached replies. */
-        if (rc == MDB_NOTFOUND && i == DB_GENCACHE) {
-            kb->no_gencache = 1;
+        /* The generation cache (added in schema 2) and chunk_tail (schema 3)
+         * are made by the first write: a KB opened read-only before it has neither. */
+        if (rc == MDB_NOTFOUND && (i == DB_GENCACHE || i == DB_CHUNK_TAIL)) {
+            kb->absent |= 1u << i;
             rc = 0;
         }
         if (rc) goto dbfail;
@@ -307,6 +336,7 @@ rk_status rk_kb_open(const char *path, rk_kb_mode mode, size_t initial_map_size,
         return rk_fail(err, RK_ENOMEM, "out of memory");
     }
     pthread_rwlock_init(&kb->resize, NULL);
+    pthread_mutex_init(&kb->write, NULL);
     kb->readonly = mode == RK_KB_READONLY;
     int rc = mdb_env_create(&kb->env);
     if (!rc) rc = mdb_env_set_maxdbs(kb->env, DB_COUNT + 1);
@@ -333,6 +363,8 @@ void rk_kb_close(rk_kb *kb) {
     if (!kb) return;
     if (kb->env) mdb_env_close(kb->env);
     pthread_rwlock_destroy(&kb->resize);
+    pthread_mutex_destroy(&kb->write);
+    rk_idmap_free(&kb->tail);
     free(kb->path);
     free(kb);
 }
@@ -378,6 +410,7 @@ static rk_status load_counters(rk_kb_txn *t, rk_error *err) {
         if (!t->next_doc || !t->next_chunk)
             return rk_fail(err, RK_EFORMAT, "%s: meta \"counters\" is damaged", t->kb->path);
     }
+    t->begin_generation = t->generation;
     t->counters_loaded = 1;
     return RK_OK;
 }
@@ -401,17 +434,150 @@ static rk_status save_counters(rk_kb_txn *t, rk_error *err) {
     return s;
 }
 
-rk_status rk_kb_write(rk_kb *kb, rk_kb_write_fn fn, void *ctx, rk_error *err) {
-    if (kb->readonly) return rk_fail(err, RK_EINVAL, "%s: KB opened read-only", kb->path);
+/* ---- chunk_tail (see the top of this file) ---- */
+
+static MDB_val hash_key(uint64_t hk[2], rk_hash128 h) {
+    hk[0] = h.lo;
+    hk[1] = h.hi;
+    return (MDB_val){2 * sizeof *hk, hk};
+}
+
+static rk_hash128 hash_of_key(const void *p) {
+    return (rk_hash128){get_u64(p), get_u64((const uint8_t *)p + 8)};
+}
+
+/* Makes kb->tail this write transaction's chunk_tail: kept from this
+ * handle's last commit when nothing has been committed since, else read. */
+static rk_status tail_sync(rk_kb_txn *t, rk_error *err) {
+    if (t->tail_synced) return RK_OK;
+    rk_kb *kb = t->kb;
+    rk_status s = load_counters(t, err);
+    if (s) return s;
+    if (kb->tail_known && kb->tail_gen == t->begin_generation) {
+        kb->tail_known = 0; /* until this transaction commits */
+        t->tail_synced = 1;
+        return RK_OK;
+    }
+    kb->tail_known = 0;
+    rk_idmap_clear(&kb->tail);
+    MDB_cursor *c;
+    int rc = mdb_cursor_open(t->txn, kb->dbi[DB_CHUNK_TAIL], &c);
+    if (rc) return db_fail(t, rc, err, "chunk_tail");
+    MDB_val k, v;
+    while (!s && !(rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))) {
+        if (v.mv_size != 16)
+            s = rk_fail(err, RK_EFORMAT, "%s: chunk_tail: damaged record", kb->path);
+        else if (rk_idmap_put(&kb->tail, hash_of_key(v.mv_data), get_u64(k.mv_data)))
+            s = rk_fail(err, RK_ENOMEM, "out of memory");
+    }
+    mdb_cursor_close(c);
+    if (!s && rc != MDB_NOTFOUND) s = db_fail(t, rc, err, "chunk_tail");
+    if (!s) t->tail_synced = 1;
+    return s;
+}
+
+/* A read transaction has no map of chunk_tail: it reads the table through. */
+static rk_status tail_scan(rk_kb_txn *t, rk_hash128 h, uint64_t *id, rk_error *err) {
+    if (t->kb->absent & 1u << DB_CHUNK_TAIL) return RK_ENOTFOUND;
+    MDB_cursor *c;
+    int rc = mdb_cursor_open(t->txn, t->kb->dbi[DB_CHUNK_TAIL], &c);
+    if (rc) return db_fail(t, rc, err, "chunk_tail");
+    MDB_val k, v;
+    while (!(rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)))
+        if (v.mv_size == 16 && rk_hash128_equal(hash_of_key(v.mv_data), h)) break;
+    if (!rc) *id = get_u64(k.mv_data);
+    mdb_cursor_close(c);
+    return rc == MDB_NOTFOUND ? RK_ENOTFOUND : rc ? db_fail(t, rc, err, "chunk_tail") : RK_OK;
+}
+
+/* rk_kb_chunk_find, without a message for RK_ENOTFOUND: adding a chunk
+ * expects it. */
+static rk_status find_hash(rk_kb_txn *t, rk_hash128 h, uint64_t *id, rk_error *err) {
+    uint64_t hk[2];
+    MDB_val k = hash_key(hk, h), v;
+    int rc = mdb_get(t->txn, t->kb->dbi[DB_CHUNK_HASH], &k, &v);
+    if (!rc) {
+        if (v.mv_size != 8) return rk_fail(err, RK_EFORMAT, "%s: chunk_hash: damaged record", t->kb->path);
+        *id = get_u64(v.mv_data);
+        return RK_OK;
+    }
+    if (rc != MDB_NOTFOUND) return db_fail(t, rc, err, "chunk_hash");
+    if (!t->write) return tail_scan(t, h, id, err);
+    rk_status s = tail_sync(t, err);
+    if (s) return s;
+    *id = rk_idmap_get(&t->kb->tail, h);
+    return *id ? RK_OK : RK_ENOTFOUND;
+}
+
+/* LMDB orders chunk_hash's keys (lo, hi, little-endian) by memcmp: as the
+ * byte-swapped words are ordered. */
+typedef struct tail_entry {
+    uint64_t order[2]; /* bswap(lo), bswap(hi) */
+    rk_hash128 h;
+    uint64_t id;
+} tail_entry;
+
+static int by_key(const void *a, const void *b) {
+    const uint64_t *x = ((const tail_entry *)a)->order, *y = ((const tail_entry *)b)->order;
+    if (x[0] != y[0]) return x[0] < y[0] ? -1 : 1;
+    return x[1] < y[1] ? -1 : x[1] > y[1];
+}
+
+/* Moves chunk_tail into chunk_hash in key order, once it has grown enough:
+ * chunk_hash's pages are then copied once per fold, not once per commit. */
+static rk_status tail_fold(rk_kb_txn *t, rk_error *err) {
+    rk_kb *kb = t->kb;
+    MDB_stat st;
+    int rc = mdb_stat(t->txn, kb->dbi[DB_CHUNK_HASH], &st);
+    if (rc) return db_fail(t, rc, err, "chunk_hash");
+    size_t n = kb->tail.n;
+    if (n < g_fold_min || n < st.ms_entries / 2) return RK_OK;
+    tail_entry *e = malloc(n * sizeof *e);
+    if (!e) return rk_fail(err, RK_ENOMEM, "out of memory");
+    size_t m = 0;
+    for (size_t i = 0; i < kb->tail.cap; i++) {
+        const rk_idmap_slot *sl = &kb->tail.slots[i];
+        if (!sl->id) continue;
+        e[m++] = (tail_entry){{__builtin_bswap64(sl->h.lo), __builtin_bswap64(sl->h.hi)}, sl->h, sl->id};
+    }
+    qsort(e, m, sizeof *e, by_key);
+    MDB_cursor *c = NULL;
+    rk_status s = touch(t, err);
+    if (!s && (rc = mdb_cursor_open(t->txn, kb->dbi[DB_CHUNK_HASH], &c)))
+        s = db_fail(t, rc, err, "chunk_hash");
+    for (size_t i = 0; !s && i < m; i++) {
+        uint64_t hk[2];
+        MDB_val k = hash_key(hk, e[i].h), v = {8, &e[i].id};
+        /* A sorted run of puts through one cursor stays on its leaf page while the keys do. */
+        if ((rc = mdb_cursor_put(c, &k, &v, MDB_NOOVERWRITE)))
+            s = rc == MDB_KEYEXIST
+                    ? rk_fail(err, RK_EFORMAT, "%s: chunk_tail: a hash chunk_hash holds", kb->path)
+                    : db_fail(t, rc, err, "chunk_hash");
+    }
+    if (c) mdb_cursor_close(c);
+    free(e);
+    if (!s && (rc = mdb_drop(t->txn, kb->dbi[DB_CHUNK_TAIL], 0))) s = db_fail(t, rc, err, "chunk_tail");
+    if (!s) rk_idmap_clear(&kb->tail);
+    return s;
+}
+
+static rk_status write_locked(rk_kb *kb, rk_kb_write_fn fn, void *ctx, rk_error *err) {
     for (;;) {
-        rk_kb_txn t = {.kb = kb};
+        rk_kb_txn t = {.kb = kb, .write = 1};
         rk_status s = txn_begin(kb, 0, &t.txn, err);
         if (s) return s;
         s = fn(&t, ctx, err);
+        if (!s && t.tail_synced) s = tail_fold(&t, err);
         if (!s) s = save_counters(&t, err);
         if (!s) {
             int rc = txn_end(kb, t.txn, 1);
-            if (!rc) return RK_OK;
+            if (!rc) {
+                if (t.tail_synced) {
+                    kb->tail_gen = t.generation;
+                    kb->tail_known = 1;
+                }
+                return RK_OK;
+            }
             s = db_fail(&t, rc, err, "commit");
         } else {
             txn_end(kb, t.txn, 0);
@@ -426,6 +592,14 @@ rk_status rk_kb_write(rk_kb *kb, rk_kb_write_fn fn, void *ctx, rk_error *err) {
                            kb->path);
         if (rc) return rk_fail(err, RK_EDB, "%s: cannot grow the map: %s", kb->path, mdb_strerror(rc));
     }
+}
+
+rk_status rk_kb_write(rk_kb *kb, rk_kb_write_fn fn, void *ctx, rk_error *err) {
+    if (kb->readonly) return rk_fail(err, RK_EINVAL, "%s: KB opened read-only", kb->path);
+    pthread_mutex_lock(&kb->write);
+    rk_status s = write_locked(kb, fn, ctx, err);
+    pthread_mutex_unlock(&kb->write);
+    return s;
 }
 
 /* ---- meta ---- */
@@ -700,17 +874,23 @@ static rk_status chunk_remove(rk_kb_txn *t, uint64_t cid, rk_error *err) {
     rk_chunk c;
     rk_status s = rk_kb_chunk_get(t, cid, &c, err);
     if (s == RK_ENOTFOUND) return RK_OK;
+    if (!s) s = tail_sync(t, err); /* kb->tail is then this transaction's */
     if (s) return s;
     rk_hash128 h = rk_kb_chunk_hash(c.text, c.text_len);
     uint64_t owner = 0;
-    /* The hash entry goes only if it names this chunk. */
-    if (!rk_kb_chunk_find(t, h, &owner, NULL) && owner == cid) {
-        uint64_t hk[2] = {h.lo, h.hi};
-        MDB_val k = {sizeof hk, hk};
-        s = del_key(t, DB_CHUNK_HASH, &k, err);
-    }
     size_t key = cid;
     MDB_val k = idkey(&key), gen = {sizeof t->generation, &t->generation};
+    /* The hash entry goes only if it names this chunk. */
+    if (!find_hash(t, h, &owner, NULL) && owner == cid) {
+        if (rk_idmap_get(&t->kb->tail, h) == cid) {
+            rk_idmap_del(&t->kb->tail, h);
+            s = del_key(t, DB_CHUNK_TAIL, &k, err);
+        } else {
+            uint64_t hk[2];
+            MDB_val hkv = hash_key(hk, h);
+            s = del_key(t, DB_CHUNK_HASH, &hkv, err);
+        }
+    }
     if (!s) s = del_key(t, DB_CHUNKS, &k, err);
     if (!s) s = vectors_delete(t, cid, err);
     int rc = s ? 0 : mdb_put(t->txn, t->kb->dbi[DB_REMOVED], &k, &gen, 0);
@@ -827,18 +1007,15 @@ static rk_status chunk_put(rk_kb_txn *t, const rk_chunk *c, unsigned flags, rk_e
 
 rk_status rk_kb_chunk_add(rk_kb_txn *t, rk_chunk *c, rk_hash128 h, int *added, rk_error *err) {
     *added = 0;
-    rk_status s = load_counters(t, err);
-    if (s) return s;
+    rk_status s = find_hash(t, h, &c->id, err);
+    if (s != RK_ENOTFOUND) return s;
     size_t id = t->next_chunk; /* ids only grow: never reused */
-    uint64_t hk[2] = {h.lo, h.hi};
-    MDB_val k = {sizeof hk, hk}, v = {sizeof id, &id};
-    int rc = mdb_put(t->txn, t->kb->dbi[DB_CHUNK_HASH], &k, &v, MDB_NOOVERWRITE);
-    if (rc == MDB_KEYEXIST) { /* v now holds the stored chunk's id */
-        if (v.mv_size != 8) return rk_fail(err, RK_EFORMAT, "%s: chunk_hash: damaged record", t->kb->path);
-        c->id = get_u64(v.mv_data);
-        return RK_OK;
-    }
-    if (rc) return db_fail(t, rc, err, "chunk_hash");
+    uint64_t hk[2];
+    MDB_val k = idkey(&id), v = hash_key(hk, h);
+    /* Above every id in chunk_tail, which is why it only appends. */
+    int rc = mdb_put(t->txn, t->kb->dbi[DB_CHUNK_TAIL], &k, &v, MDB_APPEND);
+    if (rc) return db_fail(t, rc, err, "chunk_tail");
+    if (rk_idmap_put(&t->kb->tail, h, id)) return rk_fail(err, RK_ENOMEM, "out of memory");
     c->id = id;
     if ((s = touch(t, err)) || (s = chunk_put(t, c, MDB_APPEND, err))) return s;
     t->next_chunk++;
@@ -880,13 +1057,8 @@ rk_status rk_kb_chunk_get(rk_kb_txn *t, uint64_t id, rk_chunk *out, rk_error *er
 }
 
 rk_status rk_kb_chunk_find(rk_kb_txn *t, rk_hash128 h, uint64_t *id, rk_error *err) {
-    uint64_t hk[2] = {h.lo, h.hi};
-    MDB_val k = {sizeof hk, hk}, v;
-    int rc = mdb_get(t->txn, t->kb->dbi[DB_CHUNK_HASH], &k, &v);
-    if (rc == MDB_NOTFOUND) return rk_fail(err, RK_ENOTFOUND, "no chunk with that text");
-    if (rc) return db_fail(t, rc, err, "chunk_hash");
-    *id = get_u64(v.mv_data);
-    return RK_OK;
+    rk_status s = find_hash(t, h, id, err);
+    return s == RK_ENOTFOUND ? rk_fail(err, RK_ENOTFOUND, "no chunk with that text") : s;
 }
 
 rk_status rk_kb_chunk_foreach(rk_kb_txn *t, rk_status (*fn)(const rk_chunk *, void *, rk_error *), void *ctx,
@@ -1084,7 +1256,8 @@ rk_status rk_kb_cache_put(rk_kb_txn *t, rk_hash128 key, const void *data, size_t
 }
 
 rk_status rk_kb_cache_get(rk_kb_txn *t, rk_hash128 key, const void **data, size_t *n, rk_error *err) {
-    if (t->kb->no_gencache) return rk_fail(err, RK_ENOTFOUND, "%s: nothing cached", t->kb->path);
+    if (t->kb->absent & 1u << DB_GENCACHE)
+        return rk_fail(err, RK_ENOTFOUND, "%s: nothing cached", t->kb->path);
     uint8_t kb[16];
     put_u64(kb, key.hi);
     put_u64(kb + 8, key.lo);

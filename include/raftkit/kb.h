@@ -23,7 +23,7 @@
 #include "raftkit/status.h"
 
 /* The KB layout this raftkit writes; a KB with a larger number is refused. */
-#define RK_KB_SCHEMA 2
+#define RK_KB_SCHEMA 3
 
 typedef struct rk_kb rk_kb;
 typedef struct rk_kb_txn rk_kb_txn;
@@ -138,7 +138,9 @@ rk_hash128 rk_kb_chunk_hash(const char *text, size_t len);
  * that callers can work it out on other threads. */
 rk_status rk_kb_chunk_add(rk_kb_txn *txn, rk_chunk *c, rk_hash128 h, int *added, rk_error *err);
 rk_status rk_kb_chunk_get(rk_kb_txn *txn, uint64_t id, rk_chunk *out, rk_error *err);
-/* The chunk whose text has this hash; RK_ENOTFOUND when none. */
+/* The chunk whose text has this hash; RK_ENOTFOUND when none. Fast in a
+ * write transaction; a read transaction also reads the chunks added since
+ * the last fold (at most a third of them) one by one. */
 rk_status rk_kb_chunk_find(rk_kb_txn *txn, rk_hash128 h, uint64_t *id, rk_error *err);
 /* Records that document ref->doc_id holds the text of chunk ref->id, which
  * another document owns (an exact duplicate stored once), at ref->ordinal,
@@ -218,5 +220,8 @@ rk_status rk_kb_stats_get(rk_kb_txn *txn, rk_kb_stats *out, rk_error *err);
 /* Test hook: the largest piece rk_kb_blob_put writes (default 64 MiB), so the
  * multi-piece path can be tested with small blobs. */
 void rk_kb_set_blob_piece_size(size_t bytes);
+/* Test hook: the fewest new chunk hashes folded into chunk_hash at a time
+ * (default 65536; 0 restores it), so folds can be tested on a few chunks. */
+void rk_kb_set_fold_min(size_t entries);
 
 #endif

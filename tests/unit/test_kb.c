@@ -1,10 +1,14 @@
 /* Unit tests for index/kb.c on real LMDB environments in temp directories. */
 #include "helpers.h"
 
+#include <lmdb.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include "../../index/idmap.h"
 #include "raftkit/kb.h"
 
 static char *dir;
@@ -12,6 +16,7 @@ static void setup(void) { dir = tmpdir_new(); }
 static void teardown(void) {
     tmpdir_free(dir);
     rk_kb_set_blob_piece_size(0);
+    rk_kb_set_fold_min(0);
 }
 TestSuite(kb, .init = setup, .fini = teardown);
 
@@ -213,6 +218,12 @@ Test(kb, failed_write_leaves_previous_state) {
     rk_kb_read_end(t);
     write_doc(kb, &b);
     cr_assert_eq(b.chunk_ids[0], a.chunk_ids[0] + 1, "the failed run allocated no ids");
+    rk_chunk c;
+    cr_assert_eq(rk_kb_read_begin(kb, &t, &e), RK_OK);
+    cr_assert_eq(rk_kb_chunk_get(t, b.chunk_ids[0], &c, &e), RK_OK,
+                 "stored anew, not taken for the chunk the failed run added: %s", e.msg);
+    cr_assert_str_eq(c.text, "beta");
+    rk_kb_read_end(t);
     rk_kb_close(kb);
     free(p);
 }
@@ -455,6 +466,198 @@ Test(kb, blob_pieces_read_in_place) {
     rk_kb_read_end(t);
     rk_kb_close(kb);
     free(p);
+}
+
+/* Every text of docs[0..n) is found under its chunk's id, in a read and in a
+ * write transaction, and adding it again adds nothing. */
+typedef struct expect {
+    doc_in *docs;
+    int n;
+} expect;
+
+static rk_status readd_all(rk_kb_txn *t, void *ctx, rk_error *err) {
+    expect *x = ctx;
+    for (int d = 0; d < x->n; d++)
+        for (int i = 0; x->docs[d].texts[i]; i++) {
+            const char *text = x->docs[d].texts[i];
+            uint64_t id = 0;
+            rk_status s = rk_kb_chunk_find(t, rk_kb_chunk_hash(text, strlen(text)), &id, err);
+            if (s) return s;
+            cr_assert_eq(id, x->docs[d].chunk_ids[i], "%s (write transaction)", text);
+            rk_chunk c = {.doc_id = 99, .text = text, .text_len = strlen(text)};
+            int added = 1;
+            if ((s = rk_kb_chunk_add(t, &c, rk_kb_chunk_hash(text, strlen(text)), &added, err))) return s;
+            cr_assert(!added && c.id == id, "%s is stored once", text);
+        }
+    return RK_OK;
+}
+
+static void expect_stored(rk_kb *kb, doc_in *docs, int n) {
+    rk_error e = {0};
+    rk_kb_txn *t;
+    cr_assert_eq(rk_kb_read_begin(kb, &t, &e), RK_OK);
+    for (int d = 0; d < n; d++)
+        for (int i = 0; docs[d].texts[i]; i++) {
+            uint64_t id = 0;
+            const char *text = docs[d].texts[i];
+            cr_assert_eq(rk_kb_chunk_find(t, rk_kb_chunk_hash(text, strlen(text)), &id, &e), RK_OK, "%s",
+                         text);
+            cr_assert_eq(id, docs[d].chunk_ids[i], "%s (read transaction)", text);
+        }
+    rk_kb_read_end(t);
+    expect x = {docs, n};
+    cr_assert_eq(rk_kb_write(kb, readd_all, &x, &e), RK_OK, "%s", e.msg);
+}
+
+static void expect_gone(rk_kb *kb, const char *text) {
+    rk_error e = {0};
+    rk_kb_txn *t;
+    uint64_t id;
+    cr_assert_eq(rk_kb_read_begin(kb, &t, &e), RK_OK);
+    cr_assert_eq(rk_kb_chunk_find(t, rk_kb_chunk_hash(text, strlen(text)), &id, &e), RK_ENOTFOUND, "%s",
+                 text);
+    rk_kb_read_end(t);
+}
+
+Test(kb, chunks_are_found_before_and_after_their_hashes_fold) {
+    rk_kb_set_fold_min(4);
+    char *p = kb_path();
+    rk_kb *kb = open_kb(p, RK_KB_CREATE, 0);
+    /* Folds come after docs[1] (4 new hashes), docs[3] (4 more, half of 4)
+     * and docs[5] (6 more, half of 8), with docs[6] left unfolded. */
+    doc_in docs[7] = {{.uri = "a", .texts = {"a1", "a2"}},       {.uri = "b", .texts = {"b1", "b2"}},
+                      {.uri = "c", .texts = {"c1", "a1", "c2"}}, {.uri = "d", .texts = {"d1", "d2"}},
+                      {.uri = "e", .texts = {"e1", "e2", "e3"}}, {.uri = "f", .texts = {"f1", "f2", "f3"}},
+                      {.uri = "g", .texts = {"g1", "b2"}}};
+    for (int d = 0; d < 7; d++) {
+        write_doc(kb, &docs[d]);
+        expect_stored(kb, docs, d + 1);
+    }
+    /* Removing a document takes its hashes out of whichever table holds them. */
+    rk_error e = {0};
+    cr_assert_eq(rk_kb_write(kb, del, &docs[1].doc_id, &e), RK_OK, "%s", e.msg); /* folded */
+    cr_assert_eq(rk_kb_write(kb, del, &docs[6].doc_id, &e), RK_OK, "%s", e.msg); /* in the tail */
+    expect_gone(kb, "b1");
+    expect_gone(kb, "g1");
+    expect_gone(kb, "b2"); /* handed from b to g, then gone with g */
+    doc_in again = {.uri = "h", .texts = {"b1", "g1", "b2"}};
+    write_doc(kb, &again);
+    cr_assert_gt(again.chunk_ids[0], docs[6].chunk_ids[0], "a removed text is stored anew");
+    cr_assert_gt(again.chunk_ids[1], again.chunk_ids[0]);
+    expect_stored(kb, &again, 1);
+    rk_kb_close(kb);
+    /* Another handle reads the tail from the KB. */
+    kb = open_kb(p, RK_KB_WRITE, 0);
+    expect_stored(kb, docs, 1);
+    expect_stored(kb, &again, 1);
+    rk_kb_close(kb);
+    free(p);
+}
+
+Test(kb, a_writer_sees_what_another_process_added_and_removed) {
+    char *p = kb_path();
+    rk_kb *kb = open_kb(p, RK_KB_CREATE, 0);
+    doc_in a = {.uri = "a", .texts = {"alpha"}};
+    write_doc(kb, &a); /* this handle now knows alpha's hash without reading the KB */
+    doc_in b = {.uri = "b", .texts = {"beta"}};
+    pid_t pid = fork();
+    if (pid == 0) {
+        rk_kb *other;
+        rk_error e = {0};
+        int ok = !rk_kb_open(p, RK_KB_WRITE, 0, &other, &e) && !rk_kb_write(other, add_doc, &b, &e) &&
+                 !rk_kb_write(other, del, &a.doc_id, &e);
+        rk_kb_close(other);
+        _exit(ok ? 0 : 1);
+    }
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    doc_in c = {.uri = "c", .texts = {"beta", "alpha"}};
+    write_doc(kb, &c);
+    cr_assert_eq(c.chunk_ids[0], a.chunk_ids[0] + 1, "beta is the other process's chunk");
+    cr_assert_eq(c.chunk_ids[1], a.chunk_ids[0] + 2, "alpha, removed there, is stored anew");
+    rk_kb_close(kb);
+    free(p);
+}
+
+Test(kb, a_schema_2_kb_is_read_and_upgraded) {
+    rk_kb_set_fold_min(1); /* every hash folded: what schema 2 held */
+    char *p = kb_path();
+    rk_kb *kb = open_kb(p, RK_KB_CREATE, 0);
+    doc_in a = {.uri = "a", .texts = {"alpha", "beta"}};
+    write_doc(kb, &a);
+    put_meta_ctx m = {"schema", json_pack("{si}", "version", 2)};
+    rk_error e = {0};
+    cr_assert_eq(rk_kb_write(kb, put_meta, &m, &e), RK_OK);
+    json_decref(m.value);
+    rk_kb_close(kb);
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    cr_assert_eq(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 32);
+    cr_assert_eq(mdb_env_open(env, p, 0, 0666), 0);
+    cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    cr_assert_eq(mdb_dbi_open(txn, "chunk_tail", 0, &dbi), 0);
+    cr_assert_eq(mdb_drop(txn, dbi, 1), 0);
+    cr_assert_eq(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+
+    kb = open_kb(p, RK_KB_READONLY, 0);
+    expect_gone(kb, "gamma");
+    rk_kb_txn *t;
+    uint64_t id;
+    cr_assert_eq(rk_kb_read_begin(kb, &t, &e), RK_OK);
+    cr_assert_eq(rk_kb_chunk_find(t, rk_kb_chunk_hash("beta", 4), &id, &e), RK_OK);
+    cr_assert_eq(id, a.chunk_ids[1]);
+    rk_kb_read_end(t);
+    rk_kb_close(kb);
+
+    kb = open_kb(p, RK_KB_WRITE, 0);
+    doc_in b = {.uri = "b", .texts = {"gamma", "alpha"}};
+    write_doc(kb, &b);
+    cr_assert_eq(b.chunk_ids[1], a.chunk_ids[0]);
+    expect_stored(kb, &b, 1);
+    json_t *schema;
+    cr_assert_eq(rk_kb_read_begin(kb, &t, &e), RK_OK);
+    cr_assert_eq(rk_kb_meta_get(t, "schema", &schema, &e), RK_OK);
+    cr_assert_eq(json_integer_value(json_object_get(schema, "version")), RK_KB_SCHEMA);
+    json_decref(schema);
+    rk_kb_read_end(t);
+    rk_kb_close(kb);
+    free(p);
+}
+
+/* Entries whose homes crowd into the last 16 slots of 1024, so that their
+ * run wraps around the end of the table; deleting from the wrapped part
+ * first leaves entries there whose homes lie before the end, which a later
+ * hole before the end must not pull in. */
+static int deleted(int i) { return i >= 16 ? (i - 16) % 3 == 0 : i % 3 == 0; }
+
+Test(kb, idmap_keeps_every_entry_through_deletes) {
+    rk_idmap m = {0};
+    enum { N = 400 };
+    rk_hash128 h[N];
+    for (int i = 0; i < N; i++) {
+        h[i] = (rk_hash128){(uint64_t)(1008 + i % 16) + ((uint64_t)i << 32), (uint64_t)i * 7919};
+        cr_assert_eq(rk_idmap_put(&m, h[i], (uint64_t)i + 1), 0);
+    }
+    cr_assert_eq(m.n, N);
+    cr_assert_eq(m.cap, 1024);
+    for (int i = 16; i < N; i++)
+        if (deleted(i)) rk_idmap_del(&m, h[i]);
+    for (int i = 0; i < 16; i++)
+        if (deleted(i)) rk_idmap_del(&m, h[i]);
+    size_t left = 0;
+    for (int i = 0; i < N; i++) {
+        cr_assert_eq(rk_idmap_get(&m, h[i]), deleted(i) ? 0 : (uint64_t)i + 1, "entry %d", i);
+        left += !deleted(i);
+    }
+    rk_idmap_del(&m, (rk_hash128){5, 5}); /* absent: nothing happens */
+    cr_assert_eq(m.n, left);
+    rk_idmap_clear(&m);
+    cr_assert_eq(rk_idmap_get(&m, h[1]), 0);
+    rk_idmap_free(&m);
 }
 
 Test(kb, newer_schema_is_refused) {
