@@ -23,7 +23,8 @@
  *               of it, so that each commit rewrote nearly all of it; the
  *               tail only appends, and is folded in, in key order, once it
  *               holds half as many entries as chunk_hash. Writers look the
- *               tail up in memory (rk_kb.tail).
+ *               tail up in memory (rk_kb.tail), and ask a Bloom filter
+ *               (rk_kb.hashed) before searching chunk_hash.
  *   vectors     key: u64 chunk id BE | u64 embedder key BE -> float32[dim]:
  *               chunk-major, so removing a chunk removes its vectors of every
  *               embedder in one range
@@ -34,7 +35,9 @@
  *   which would not look there, from writing.
  *   faiss, embedder  key: name NUL u32 big-endian piece -> bytes
  *   meta    key: string -> JSON text. "schema" -> {"version": N};
- *           "counters" -> {"next_doc_id", "next_chunk_id", "generation"}. */
+ *           "counters" -> {"next_doc_id", "next_chunk_id", "generation",
+ *           "folds"}: folds counts the folds of chunk_tail, the only way
+ *           chunk_hash gains entries. */
 #include "raftkit/kb.h"
 
 #include <dirent.h>
@@ -46,6 +49,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "hashfilter.h"
 #include "idmap.h"
 #include "raftkit/json.h"
 
@@ -104,6 +108,11 @@ struct rk_kb {
     rk_idmap tail;
     uint64_t tail_gen;
     int tail_known;
+    /* A filter over chunk_hash as of fold number hashed_folds (hashed_known
+     * 0: none): deletes leave it a superset, which is all a filter must be. */
+    rk_hashfilter hashed;
+    uint64_t hashed_folds;
+    int hashed_known;
 };
 
 /* Transactions this thread holds open, on any KB: while it holds one, it
@@ -115,9 +124,10 @@ struct rk_kb_txn {
     MDB_txn *txn;
     int map_full; /* an LMDB call hit MDB_MAP_FULL: rk_kb_write grows and retries */
     int write;
-    int tail_synced; /* kb->tail is this write transaction's chunk_tail */
+    int tail_synced;   /* kb->tail is this write transaction's chunk_tail */
+    int hashed_synced; /* kb->hashed covers this write transaction's chunk_hash */
     int counters_loaded, counters_dirty;
-    uint64_t next_doc, next_chunk, generation, begin_generation;
+    uint64_t next_doc, next_chunk, generation, begin_generation, folds;
 };
 
 /* Turns an LMDB code into a status and message; remembers a full map. */
@@ -365,6 +375,7 @@ void rk_kb_close(rk_kb *kb) {
     pthread_rwlock_destroy(&kb->resize);
     pthread_mutex_destroy(&kb->write);
     rk_idmap_free(&kb->tail);
+    rk_hashfilter_free(&kb->hashed);
     free(kb->path);
     free(kb);
 }
@@ -399,13 +410,14 @@ static rk_status load_counters(rk_kb_txn *t, rk_error *err) {
     rk_status s = rk_kb_meta_get(t, "counters", &j, err);
     if (s == RK_ENOTFOUND) {
         t->next_doc = t->next_chunk = 1; /* 0 means "none" in rk_doc.id */
-        t->generation = 0;
+        t->generation = t->folds = 0;
     } else if (s) {
         return s;
     } else {
         t->next_doc = (uint64_t)json_integer_value(json_object_get(j, "next_doc_id"));
         t->next_chunk = (uint64_t)json_integer_value(json_object_get(j, "next_chunk_id"));
         t->generation = (uint64_t)json_integer_value(json_object_get(j, "generation"));
+        t->folds = (uint64_t)json_integer_value(json_object_get(j, "folds")); /* 0 before schema 3 */
         json_decref(j);
         if (!t->next_doc || !t->next_chunk)
             return rk_fail(err, RK_EFORMAT, "%s: meta \"counters\" is damaged", t->kb->path);
@@ -426,8 +438,9 @@ static rk_status touch(rk_kb_txn *t, rk_error *err) {
 
 static rk_status save_counters(rk_kb_txn *t, rk_error *err) {
     if (!t->counters_dirty) return RK_OK;
-    json_t *j = json_pack("{sIsIsI}", "next_doc_id", (json_int_t)t->next_doc, "next_chunk_id",
-                          (json_int_t)t->next_chunk, "generation", (json_int_t)t->generation);
+    json_t *j = json_pack("{sIsIsIsI}", "next_doc_id", (json_int_t)t->next_doc, "next_chunk_id",
+                          (json_int_t)t->next_chunk, "generation", (json_int_t)t->generation, "folds",
+                          (json_int_t)t->folds);
     if (!j) return rk_fail(err, RK_ENOMEM, "out of memory");
     rk_status s = rk_kb_meta_put(t, "counters", j, err);
     json_decref(j);
@@ -476,6 +489,40 @@ static rk_status tail_sync(rk_kb_txn *t, rk_error *err) {
     return s;
 }
 
+/* Makes kb->hashed cover this write transaction's chunk_hash: kept while no
+ * fold has happened since it was built, else built anew (folds come
+ * geometrically further apart, so rebuilding costs little per chunk). */
+static rk_status hashed_sync(rk_kb_txn *t, rk_error *err) {
+    if (t->hashed_synced) return RK_OK;
+    rk_kb *kb = t->kb;
+    rk_status s = load_counters(t, err);
+    if (s) return s;
+    if (!kb->hashed_known || kb->hashed_folds != t->folds) {
+        kb->hashed_known = 0;
+        MDB_stat st;
+        MDB_cursor *c;
+        int rc = mdb_stat(t->txn, kb->dbi[DB_CHUNK_HASH], &st);
+        if (!rc && rk_hashfilter_reset(&kb->hashed, st.ms_entries))
+            return rk_fail(err, RK_ENOMEM, "out of memory");
+        if (rc || (rc = mdb_cursor_open(t->txn, kb->dbi[DB_CHUNK_HASH], &c)))
+            return db_fail(t, rc, err, "chunk_hash");
+        MDB_val k, v;
+        while (!s && !(rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))) {
+            if (k.mv_size != 16)
+                s = rk_fail(err, RK_EFORMAT, "%s: chunk_hash: damaged key", kb->path);
+            else
+                rk_hashfilter_add(&kb->hashed, hash_of_key(k.mv_data));
+        }
+        mdb_cursor_close(c);
+        if (!s && rc != MDB_NOTFOUND) s = db_fail(t, rc, err, "chunk_hash");
+        if (s) return s;
+        kb->hashed_folds = t->folds;
+        kb->hashed_known = 1;
+    }
+    t->hashed_synced = 1;
+    return RK_OK;
+}
+
 /* A read transaction has no map of chunk_tail: it reads the table through. */
 static rk_status tail_scan(rk_kb_txn *t, rk_hash128 h, uint64_t *id, rk_error *err) {
     if (t->kb->absent & 1u << DB_CHUNK_TAIL) return RK_ENOTFOUND;
@@ -493,9 +540,13 @@ static rk_status tail_scan(rk_kb_txn *t, rk_hash128 h, uint64_t *id, rk_error *e
 /* rk_kb_chunk_find, without a message for RK_ENOTFOUND: adding a chunk
  * expects it. */
 static rk_status find_hash(rk_kb_txn *t, rk_hash128 h, uint64_t *id, rk_error *err) {
+    rk_status s = t->write ? hashed_sync(t, err) : RK_OK;
+    if (s) return s;
     uint64_t hk[2];
     MDB_val k = hash_key(hk, h), v;
-    int rc = mdb_get(t->txn, t->kb->dbi[DB_CHUNK_HASH], &k, &v);
+    int rc = !t->write || rk_hashfilter_maybe(&t->kb->hashed, h)
+                 ? mdb_get(t->txn, t->kb->dbi[DB_CHUNK_HASH], &k, &v)
+                 : MDB_NOTFOUND;
     if (!rc) {
         if (v.mv_size != 8) return rk_fail(err, RK_EFORMAT, "%s: chunk_hash: damaged record", t->kb->path);
         *id = get_u64(v.mv_data);
@@ -503,8 +554,7 @@ static rk_status find_hash(rk_kb_txn *t, rk_hash128 h, uint64_t *id, rk_error *e
     }
     if (rc != MDB_NOTFOUND) return db_fail(t, rc, err, "chunk_hash");
     if (!t->write) return tail_scan(t, h, id, err);
-    rk_status s = tail_sync(t, err);
-    if (s) return s;
+    if ((s = tail_sync(t, err))) return s;
     *id = rk_idmap_get(&t->kb->tail, h);
     return *id ? RK_OK : RK_ENOTFOUND;
 }
@@ -558,6 +608,7 @@ static rk_status tail_fold(rk_kb_txn *t, rk_error *err) {
     free(e);
     if (!s && (rc = mdb_drop(t->txn, kb->dbi[DB_CHUNK_TAIL], 0))) s = db_fail(t, rc, err, "chunk_tail");
     if (!s) rk_idmap_clear(&kb->tail);
+    t->folds++; /* kb->hashed lacks the folded hashes: the next transaction rebuilds it */
     return s;
 }
 

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../../index/hashfilter.h"
 #include "../../index/idmap.h"
 #include "raftkit/kb.h"
 
@@ -555,27 +556,31 @@ Test(kb, chunks_are_found_before_and_after_their_hashes_fold) {
 }
 
 Test(kb, a_writer_sees_what_another_process_added_and_removed) {
+    rk_kb_set_fold_min(2);
     char *p = kb_path();
     rk_kb *kb = open_kb(p, RK_KB_CREATE, 0);
-    doc_in a = {.uri = "a", .texts = {"alpha"}};
-    write_doc(kb, &a); /* this handle now knows alpha's hash without reading the KB */
-    doc_in b = {.uri = "b", .texts = {"beta"}};
+    doc_in a = {.uri = "a", .texts = {"alpha", "alpha2"}};
+    write_doc(kb, &a);        /* folded into chunk_hash */
+    expect_stored(kb, &a, 1); /* this handle's filter and tail map are now current */
     pid_t pid = fork();
     if (pid == 0) {
         rk_kb *other;
         rk_error e = {0};
+        doc_in b = {.uri = "b", .texts = {"beta", "beta2", "beta3"}}, d = {.uri = "d", .texts = {"delta"}};
         int ok = !rk_kb_open(p, RK_KB_WRITE, 0, &other, &e) && !rk_kb_write(other, add_doc, &b, &e) &&
-                 !rk_kb_write(other, del, &a.doc_id, &e);
+                 !rk_kb_write(other, add_doc, &d, &e) && !rk_kb_write(other, del, &a.doc_id, &e);
         rk_kb_close(other);
         _exit(ok ? 0 : 1);
     }
     int status;
     cr_assert_eq(waitpid(pid, &status, 0), pid);
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    doc_in c = {.uri = "c", .texts = {"beta", "alpha"}};
+    doc_in c = {.uri = "c", .texts = {"beta", "delta", "alpha"}};
     write_doc(kb, &c);
-    cr_assert_eq(c.chunk_ids[0], a.chunk_ids[0] + 1, "beta is the other process's chunk");
-    cr_assert_eq(c.chunk_ids[1], a.chunk_ids[0] + 2, "alpha, removed there, is stored anew");
+    uint64_t first = a.chunk_ids[0];
+    cr_assert_eq(c.chunk_ids[0], first + 2, "beta: the other process's chunk, folded there");
+    cr_assert_eq(c.chunk_ids[1], first + 5, "delta: the other process's chunk, in the tail");
+    cr_assert_eq(c.chunk_ids[2], first + 6, "alpha, removed there, is stored anew");
     rk_kb_close(kb);
     free(p);
 }
@@ -658,6 +663,25 @@ Test(kb, idmap_keeps_every_entry_through_deletes) {
     rk_idmap_clear(&m);
     cr_assert_eq(rk_idmap_get(&m, h[1]), 0);
     rk_idmap_free(&m);
+}
+
+Test(kb, hashfilter_has_no_false_negatives_and_few_false_positives) {
+    rk_hashfilter f = {0};
+    enum { N = 20000 };
+    cr_assert_eq(rk_hashfilter_reset(&f, N), 0);
+    for (uint32_t i = 0; i < N; i++)
+        rk_hashfilter_add(&f, rk_hash128_of(&i, sizeof i));
+    size_t maybe = 0;
+    for (uint32_t i = 0; i < 2 * N; i++)
+        if (i < N)
+            cr_assert(rk_hashfilter_maybe(&f, rk_hash128_of(&i, sizeof i)), "hash %u was added", i);
+        else
+            maybe += (size_t)rk_hashfilter_maybe(&f, rk_hash128_of(&i, sizeof i));
+    cr_assert_lt(maybe, N / 200, "%zu of %d absent hashes pass", maybe, N);
+    cr_assert_eq(rk_hashfilter_reset(&f, N), 0);
+    uint32_t one = 1;
+    cr_assert(!rk_hashfilter_maybe(&f, rk_hash128_of(&one, sizeof one)), "reset empties it");
+    rk_hashfilter_free(&f);
 }
 
 Test(kb, newer_schema_is_refused) {
