@@ -577,10 +577,41 @@ typedef struct tail_entry {
     uint64_t id;
 } tail_entry;
 
-static int by_key(const void *a, const void *b) {
-    const uint64_t *x = ((const tail_entry *)a)->order, *y = ((const tail_entry *)b)->order;
-    if (x[0] != y[0]) return x[0] < y[0] ? -1 : 1;
-    return x[1] < y[1] ? -1 : x[1] > y[1];
+static int before(const tail_entry *a, const tail_entry *b) {
+    return a->order[0] != b->order[0] ? a->order[0] < b->order[0] : a->order[1] < b->order[1];
+}
+
+/* e[0..n) sorted by key, in a new array. The keys are uniform hashes, so placing
+ * each by its leading log2(n) bits leaves buckets of an entry or two, in
+ * order, and insertion sort only moves entries within their bucket: O(n).
+ * On the ingest bench, qsort took 4.6% of the writer's time, this about 2%.
+ * NULL: out of memory. */
+static tail_entry *sort_by_key(const tail_entry *e, size_t n) {
+    unsigned bits = 1;
+    while (bits < 32 && ((size_t)1 << bits) < n)
+        bits++;
+    size_t nb = (size_t)1 << bits, *at = calloc(nb + 1, sizeof *at);
+    tail_entry *out = malloc((n ? n : 1) * sizeof *out);
+    if (!at || !out) {
+        free(at);
+        free(out);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++)
+        at[(e[i].order[0] >> (64 - bits)) + 1]++;
+    for (size_t b = 0; b < nb; b++)
+        at[b + 1] += at[b];
+    for (size_t i = 0; i < n; i++)
+        out[at[e[i].order[0] >> (64 - bits)]++] = e[i];
+    free(at);
+    for (size_t i = 1; i < n; i++) {
+        tail_entry x = out[i];
+        size_t j = i;
+        for (; j > 0 && before(&x, &out[j - 1]); j--)
+            out[j] = out[j - 1];
+        out[j] = x;
+    }
+    return out;
 }
 
 /* Moves chunk_tail into chunk_hash in key order, once it has grown enough:
@@ -600,7 +631,9 @@ static rk_status tail_fold(rk_kb_txn *t, rk_error *err) {
         if (!sl->id) continue;
         e[m++] = (tail_entry){{__builtin_bswap64(sl->h.lo), __builtin_bswap64(sl->h.hi)}, sl->h, sl->id};
     }
-    qsort(e, m, sizeof *e, by_key);
+    tail_entry *sorted = sort_by_key(e, m);
+    free(e);
+    if (!(e = sorted)) return rk_fail(err, RK_ENOMEM, "out of memory");
     MDB_cursor *c = NULL;
     rk_status s = touch(t, err);
     if (!s && (rc = mdb_cursor_open(t->txn, kb->dbi[DB_CHUNK_HASH], &c)))
