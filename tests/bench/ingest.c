@@ -295,7 +295,14 @@ int main(int argc, char **argv) {
     printf(
         "html,     1 thread: %.1f MB in %.2f s = %.1f MB/s; libxml2's parser alone: %.1f MB/s (%.2f of it)\n",
         rhtml.mb, rhtml.seconds, rhtml.mb / rhtml.seconds, rhtml.mb / xml_s, xml_s / rhtml.seconds);
-    result r1 = ingest(all, kb, 1);
+    /* The one- and two-thread runs alternate, so that a neighbour on a
+     * shared machine slows both alike and the speed-up compares like runs. */
+    result r1 = ingest_once(all, kb, 1), r2 = ingest_once(all, kb, 2);
+    for (int i = 0; i < 2; i++) {
+        result a = ingest_once(all, kb, 1), b = ingest_once(all, kb, 2);
+        if (a.seconds < r1.seconds) r1 = a;
+        if (b.seconds < r2.seconds) r2 = b;
+    }
     printf("all,      1 thread: %.1f MB in %.2f s = %.1f MB/s, %llu chunks\n", r1.mb, r1.seconds,
            r1.mb / r1.seconds, (unsigned long long)r1.chunks);
     double base_s = lmdb_baseline(kb, lmdb);
@@ -305,7 +312,6 @@ int main(int argc, char **argv) {
     printf("of that run, %.2f s writing the KB on the calling thread: with threads enough to feed it, "
            "the ratio approaches %.2f\n",
            r1.write_seconds, base_s / r1.write_seconds);
-    result r2 = ingest(all, kb, 2);
     printf(
         "all,     2 threads: %.1f MB in %.2f s = %.1f MB/s, ratio %.2f; speed-up %.2fx over 1 thread (target "
         ">= 1.6)\n",
