@@ -102,12 +102,14 @@ struct rk_kb {
      * time anyway): it owns the tail below while it runs. */
     pthread_mutex_t write;
     /* chunk_tail by hash, as of this handle's last committed write
-     * transaction, whose generation tail_gen is (tail_known 0: unknown).
-     * Another process's commit changes the generation, and the next write
-     * transaction reads chunk_tail anew. */
+     * transaction (tail_known 0: unknown), whose counters were generation
+     * tail_gen, next chunk id tail_next and fold count tail_folds. Another
+     * process's commit changes the generation; the next write transaction
+     * then reads the entries appended since, and tail_lazy says that the
+     * map may still hold entries that process removed. */
     rk_idmap tail;
-    uint64_t tail_gen;
-    int tail_known;
+    uint64_t tail_gen, tail_next, tail_folds;
+    int tail_known, tail_lazy;
     /* A filter over chunk_hash as of fold number hashed_folds (hashed_known
      * 0: none): deletes leave it a superset, which is all a filter must be. */
     rk_hashfilter hashed;
@@ -461,25 +463,38 @@ static rk_hash128 hash_of_key(const void *p) {
     return (rk_hash128){get_u64(p), get_u64((const uint8_t *)p + 8)};
 }
 
-/* Makes kb->tail this write transaction's chunk_tail: kept from this
- * handle's last commit when nothing has been committed since, else read. */
+/* Makes kb->tail this write transaction's chunk_tail. It is kept from this
+ * handle's last commit when nothing has been committed since. When other
+ * processes have, without a fold, it reads only the entries they appended
+ * (chunk ids only grow): the tail's length, not one batch's, would
+ * otherwise be read on every commit of shards run side by side. Entries
+ * they removed may stay, and find_hash checks what it finds (tail_lazy).
+ * Else (no commit of this handle to start from, an abort, a fold) it is
+ * read whole. */
 static rk_status tail_sync(rk_kb_txn *t, rk_error *err) {
     if (t->tail_synced) return RK_OK;
     rk_kb *kb = t->kb;
     rk_status s = load_counters(t, err);
     if (s) return s;
-    if (kb->tail_known && kb->tail_gen == t->begin_generation) {
-        kb->tail_known = 0; /* until this transaction commits */
+    int known = kb->tail_known;
+    kb->tail_known = 0; /* until this transaction commits */
+    if (known && kb->tail_gen == t->begin_generation) {
         t->tail_synced = 1;
         return RK_OK;
     }
-    kb->tail_known = 0;
-    rk_idmap_clear(&kb->tail);
+    size_t from = 0;
+    if (known && kb->tail_folds == t->folds) {
+        from = kb->tail_next;
+        kb->tail_lazy = 1;
+    } else {
+        rk_idmap_clear(&kb->tail);
+        kb->tail_lazy = 0;
+    }
     MDB_cursor *c;
     int rc = mdb_cursor_open(t->txn, kb->dbi[DB_CHUNK_TAIL], &c);
     if (rc) return db_fail(t, rc, err, "chunk_tail");
-    MDB_val k, v;
-    while (!s && !(rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))) {
+    MDB_val k = idkey(&from), v;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); !s && !rc; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
         if (v.mv_size != 16)
             s = rk_fail(err, RK_EFORMAT, "%s: chunk_tail: damaged record", kb->path);
         else if (rk_idmap_put(&kb->tail, hash_of_key(v.mv_data), get_u64(k.mv_data)))
@@ -565,8 +580,20 @@ static rk_status find_hash(rk_kb_txn *t, rk_hash128 h, uint64_t *id, rk_error *e
     if (rc != MDB_NOTFOUND) return db_fail(t, rc, err, "chunk_hash");
     if (!t->write) return tail_scan(t, h, id, err);
     if ((s = tail_sync(t, err))) return s;
-    *id = rk_idmap_get(&t->kb->tail, h);
-    return *id ? RK_OK : RK_ENOTFOUND;
+    rk_kb *kb = t->kb;
+    size_t found = rk_idmap_get(&kb->tail, h);
+    if (found && kb->tail_lazy) { /* another process may have removed it */
+        MDB_val k = idkey(&found), v;
+        int rc = mdb_get(t->txn, kb->dbi[DB_CHUNK_TAIL], &k, &v);
+        if (rc == MDB_NOTFOUND) {
+            rk_idmap_del(&kb->tail, h);
+            found = 0;
+        } else if (rc) {
+            return db_fail(t, rc, err, "chunk_tail");
+        }
+    }
+    *id = found;
+    return found ? RK_OK : RK_ENOTFOUND;
 }
 
 /* LMDB orders chunk_hash's keys (lo, hi, little-endian) by memcmp: as the
@@ -618,24 +645,36 @@ static tail_entry *sort_by_key(const tail_entry *e, size_t n) {
  * chunk_hash's pages are then copied once per fold, not once per commit. */
 static rk_status tail_fold(rk_kb_txn *t, rk_error *err) {
     rk_kb *kb = t->kb;
-    MDB_stat st;
-    int rc = mdb_stat(t->txn, kb->dbi[DB_CHUNK_HASH], &st);
+    MDB_stat hashed, tail;
+    int rc = mdb_stat(t->txn, kb->dbi[DB_CHUNK_HASH], &hashed);
     if (rc) return db_fail(t, rc, err, "chunk_hash");
-    size_t n = kb->tail.n;
-    if (n < g_fold_min || n < st.ms_entries / 2) return RK_OK;
+    if ((rc = mdb_stat(t->txn, kb->dbi[DB_CHUNK_TAIL], &tail))) return db_fail(t, rc, err, "chunk_tail");
+    size_t n = tail.ms_entries;
+    if (n < g_fold_min || n < hashed.ms_entries / 2) return RK_OK;
+    /* From the table, not kb->tail, which may hold entries removed by others. */
     tail_entry *e = malloc(n * sizeof *e);
     if (!e) return rk_fail(err, RK_ENOMEM, "out of memory");
-    size_t m = 0;
-    for (size_t i = 0; i < kb->tail.cap; i++) {
-        const rk_idmap_slot *sl = &kb->tail.slots[i];
-        if (!sl->id) continue;
-        e[m++] = (tail_entry){{__builtin_bswap64(sl->h.lo), __builtin_bswap64(sl->h.hi)}, sl->h, sl->id};
-    }
-    tail_entry *sorted = sort_by_key(e, m);
-    free(e);
-    if (!(e = sorted)) return rk_fail(err, RK_ENOMEM, "out of memory");
     MDB_cursor *c = NULL;
-    rk_status s = touch(t, err);
+    rk_status s = RK_OK;
+    if ((rc = mdb_cursor_open(t->txn, kb->dbi[DB_CHUNK_TAIL], &c))) s = db_fail(t, rc, err, "chunk_tail");
+    size_t m = 0;
+    MDB_val k, v;
+    while (!s && m < n && !(rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))) {
+        if (v.mv_size != 16) {
+            s = rk_fail(err, RK_EFORMAT, "%s: chunk_tail: damaged record", kb->path);
+            break;
+        }
+        rk_hash128 h = hash_of_key(v.mv_data);
+        e[m++] = (tail_entry){{__builtin_bswap64(h.lo), __builtin_bswap64(h.hi)}, h, get_u64(k.mv_data)};
+    }
+    if (!s && rc && rc != MDB_NOTFOUND) s = db_fail(t, rc, err, "chunk_tail");
+    if (c) mdb_cursor_close(c);
+    tail_entry *sorted = s ? NULL : sort_by_key(e, m);
+    free(e);
+    if (s) return s;
+    if (!(e = sorted)) return rk_fail(err, RK_ENOMEM, "out of memory");
+    c = NULL;
+    s = touch(t, err);
     if (!s && (rc = mdb_cursor_open(t->txn, kb->dbi[DB_CHUNK_HASH], &c)))
         s = db_fail(t, rc, err, "chunk_hash");
     for (size_t i = 0; !s && i < m; i++) {
@@ -650,7 +689,10 @@ static rk_status tail_fold(rk_kb_txn *t, rk_error *err) {
     if (c) mdb_cursor_close(c);
     free(e);
     if (!s && (rc = mdb_drop(t->txn, kb->dbi[DB_CHUNK_TAIL], 0))) s = db_fail(t, rc, err, "chunk_tail");
-    if (!s) rk_idmap_clear(&kb->tail);
+    if (!s) {
+        rk_idmap_clear(&kb->tail);
+        kb->tail_lazy = 0;
+    }
     t->folds++; /* kb->hashed lacks the folded hashes: the next transaction rebuilds it */
     return s;
 }
@@ -668,6 +710,8 @@ static rk_status write_locked(rk_kb *kb, rk_kb_write_fn fn, void *ctx, rk_error 
             if (!rc) {
                 if (t.tail_synced) {
                     kb->tail_gen = t.generation;
+                    kb->tail_next = t.next_chunk;
+                    kb->tail_folds = t.folds;
                     kb->tail_known = 1;
                 }
                 return RK_OK;

@@ -585,6 +585,43 @@ Test(kb, a_writer_sees_what_another_process_added_and_removed) {
     free(p);
 }
 
+/* Without a fold in between, a writer reads only what another process
+ * appended to chunk_tail; what that process removed stays in its map
+ * until a lookup or a fold meets it. */
+Test(kb, a_writer_catches_up_on_another_process_without_a_fold) {
+    char *p = kb_path();
+    rk_kb *kb = open_kb(p, RK_KB_CREATE, 0);
+    doc_in a = {.uri = "a", .texts = {"alpha", "alpha2"}};
+    write_doc(kb, &a);
+    expect_stored(kb, &a, 1);
+    pid_t pid = fork();
+    if (pid == 0) {
+        rk_kb *other;
+        rk_error e = {0};
+        doc_in b = {.uri = "b", .texts = {"beta"}};
+        int ok = !rk_kb_open(p, RK_KB_WRITE, 0, &other, &e) && !rk_kb_write(other, add_doc, &b, &e) &&
+                 !rk_kb_write(other, del, &a.doc_id, &e);
+        rk_kb_close(other);
+        _exit(ok ? 0 : 1);
+    }
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    uint64_t first = a.chunk_ids[0];
+    doc_in c = {.uri = "c", .texts = {"beta", "alpha", "gamma"}};
+    write_doc(kb, &c);
+    cr_assert_eq(c.chunk_ids[0], first + 2, "beta: appended by the other process");
+    cr_assert_eq(c.chunk_ids[1], first + 3, "alpha, removed there, is stored anew");
+    rk_kb_set_fold_min(1);
+    doc_in d = {.uri = "d", .texts = {"delta"}};
+    write_doc(kb, &d); /* folds the tail, without alpha2, removed there */
+    expect_gone(kb, "alpha2");
+    doc_in c_and_d[] = {c, d};
+    expect_stored(kb, c_and_d, 2);
+    rk_kb_close(kb);
+    free(p);
+}
+
 Test(kb, a_schema_2_kb_is_read_and_upgraded) {
     rk_kb_set_fold_min(1); /* every hash folded: what schema 2 held */
     char *p = kb_path();
