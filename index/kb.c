@@ -174,8 +174,11 @@ static uint64_t pair_part(const void *key, int second) {
 
 /* ---- open / close ---- */
 
-static rk_status check_dir(const char *path, rk_kb_mode mode, rk_error *err) {
+/* Checks that path is a KB directory, or makes one for RK_KB_CREATE; *exists
+ * says whether it holds a data.mdb already. */
+static rk_status check_dir(const char *path, rk_kb_mode mode, int *exists, rk_error *err) {
     struct stat st;
+    *exists = 0;
     if (stat(path, &st) != 0) {
         if (errno != ENOENT) return rk_fail(err, RK_EIO, "%s: %s", path, strerror(errno));
         if (mode != RK_KB_CREATE) return rk_fail(err, RK_ENOTFOUND, "%s: no such KB directory", path);
@@ -187,7 +190,10 @@ static rk_status check_dir(const char *path, rk_kb_mode mode, rk_error *err) {
     if (!S_ISDIR(st.st_mode)) return rk_fail(err, RK_ENOTKB, "%s: not a raftkit KB (not a directory)", path);
     char data[4096];
     snprintf(data, sizeof data, "%s/data.mdb", path);
-    if (stat(data, &st) == 0) return RK_OK;
+    if (stat(data, &st) == 0) {
+        *exists = 1;
+        return RK_OK;
+    }
     if (mode != RK_KB_CREATE) return rk_fail(err, RK_ENOTKB, "%s: not a raftkit KB (no data.mdb)", path);
     DIR *d = opendir(path);
     if (!d) return rk_fail(err, RK_EIO, "%s: %s", path, strerror(errno));
@@ -342,7 +348,8 @@ dbfail:
 
 rk_status rk_kb_open(const char *path, rk_kb_mode mode, size_t initial_map_size, rk_kb **out, rk_error *err) {
     *out = NULL;
-    rk_status s = check_dir(path, mode, err);
+    int exists;
+    rk_status s = check_dir(path, mode, &exists, err);
     if (s) return s;
     rk_kb *kb = calloc(1, sizeof *kb);
     if (!kb || !(kb->path = strdup(path))) {
@@ -354,7 +361,12 @@ rk_status rk_kb_open(const char *path, rk_kb_mode mode, size_t initial_map_size,
     kb->readonly = mode == RK_KB_READONLY;
     int rc = mdb_env_create(&kb->env);
     if (!rc) rc = mdb_env_set_maxdbs(kb->env, DB_COUNT + 1);
-    if (!rc) rc = mdb_env_set_mapsize(kb->env, initial_map_size ? initial_map_size : (size_t)64 << 20);
+    /* An existing KB opens at the map size its last writer grew it to. A
+     * size set here would replace it, raised by LMDB only to the data's
+     * size, and the first write would abort to grow the map again. The map
+     * is address space, not disk: the file grows as pages are written. */
+    if (!rc && !exists)
+        rc = mdb_env_set_mapsize(kb->env, initial_map_size ? initial_map_size : (size_t)1 << 30);
     /* NOTLS: a thread may hold several read transactions (a searcher's and its caller's). */
     if (!rc) rc = mdb_env_open(kb->env, path, MDB_NOTLS | (kb->readonly ? MDB_RDONLY : 0), 0666);
     if (rc) {

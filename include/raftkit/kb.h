@@ -35,7 +35,8 @@ typedef enum rk_kb_mode {
 } rk_kb_mode;
 
 /* Opens the KB in directory path. initial_map_size is the first LMDB map size
- * in bytes (0 = 64 MiB); it only matters for a new KB, and grows on demand.
+ * in bytes (0 = 1 GiB: address space, the file grows as it fills); it only
+ * matters for a new KB, which keeps the size it grows to on demand.
  * Fails with RK_ENOTFOUND (no such directory), RK_ENOTKB (a file, a directory
  * without a KB, a non-empty directory that is no KB in CREATE mode, a corrupt
  * environment), RK_EVERSION (a newer schema), RK_EDB. */

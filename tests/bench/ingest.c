@@ -112,7 +112,7 @@ static result ingest_once(const char *input, const char *kbdir, int threads) {
     sync();
     rk_kb *kb;
     rk_error e = {0};
-    if (rk_kb_open(kbdir, RK_KB_CREATE, (size_t)1 << 30, &kb, &e)) die(kbdir, &e);
+    if (rk_kb_open(kbdir, RK_KB_CREATE, 0, &kb, &e)) die(kbdir, &e);
     rk_ingest_opts o = {.chunk = {.size = 1000, .overlap = 100}, .threads = threads};
     rk_ingest_report r;
     const char *inputs[] = {input};

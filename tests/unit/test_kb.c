@@ -306,8 +306,17 @@ Test(kb, map_grows_when_full) {
     rk_kb_read_end(t);
     cr_assert_eq(st.chunks, 1000);
     cr_assert_gt(st.map_bytes, 3 << 20);
+    uint64_t grown = st.map_bytes;
     rk_kb_close(kb);
-    kb = open_kb(p, RK_KB_READONLY, 0); /* reopens at the grown size */
+    /* Reopened at the grown size, not cut to the data's (so that the next
+     * write would grow it again) nor set to a default. */
+    kb = open_kb(p, RK_KB_WRITE, 0);
+    cr_assert_eq(rk_kb_read_begin(kb, &t, &e), RK_OK);
+    rk_kb_stats_get(t, &st, &e);
+    rk_kb_read_end(t);
+    cr_assert_eq(st.map_bytes, grown);
+    rk_kb_close(kb);
+    kb = open_kb(p, RK_KB_READONLY, 0);
     cr_assert_eq(rk_kb_read_begin(kb, &t, &e), RK_OK);
     rk_chunk c;
     cr_assert_eq(rk_kb_chunk_get(t, 1000, &c, &e), RK_OK, "%s", e.msg);
