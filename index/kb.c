@@ -475,6 +475,28 @@ static rk_hash128 hash_of_key(const void *p) {
     return (rk_hash128){get_u64(p), get_u64((const uint8_t *)p + 8)};
 }
 
+/* Calls fn on each entry of chunk_tail with an id of at least from, in id
+ * order, until it fails. */
+static rk_status tail_each(rk_kb_txn *t, size_t from,
+                           rk_status (*fn)(rk_hash128 h, uint64_t id, void *ctx, rk_error *err), void *ctx,
+                           rk_error *err) {
+    MDB_cursor *c;
+    int rc = mdb_cursor_open(t->txn, t->kb->dbi[DB_CHUNK_TAIL], &c);
+    if (rc) return db_fail(t, rc, err, "chunk_tail");
+    rk_status s = RK_OK;
+    MDB_val k = idkey(&from), v;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); !s && !rc; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+        s = v.mv_size != 16 ? rk_fail(err, RK_EFORMAT, "%s: chunk_tail: damaged record", t->kb->path)
+                            : fn(hash_of_key(v.mv_data), get_u64(k.mv_data), ctx, err);
+    mdb_cursor_close(c);
+    if (!s && rc != MDB_NOTFOUND) s = db_fail(t, rc, err, "chunk_tail");
+    return s;
+}
+
+static rk_status put_tail(rk_hash128 h, uint64_t id, void *tail, rk_error *err) {
+    return rk_idmap_put(tail, h, id) ? rk_fail(err, RK_ENOMEM, "out of memory") : RK_OK;
+}
+
 /* Makes kb->tail this write transaction's chunk_tail. It is kept from this
  * handle's last commit when nothing has been committed since. When other
  * processes have, without a fold, it reads only the entries they appended
@@ -502,19 +524,7 @@ static rk_status tail_sync(rk_kb_txn *t, rk_error *err) {
         rk_idmap_clear(&kb->tail);
         kb->tail_lazy = 0;
     }
-    MDB_cursor *c;
-    int rc = mdb_cursor_open(t->txn, kb->dbi[DB_CHUNK_TAIL], &c);
-    if (rc) return db_fail(t, rc, err, "chunk_tail");
-    MDB_val k = idkey(&from), v;
-    for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); !s && !rc; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        if (v.mv_size != 16)
-            s = rk_fail(err, RK_EFORMAT, "%s: chunk_tail: damaged record", kb->path);
-        else if (rk_idmap_put(&kb->tail, hash_of_key(v.mv_data), get_u64(k.mv_data)))
-            s = rk_fail(err, RK_ENOMEM, "out of memory");
-    }
-    mdb_cursor_close(c);
-    if (!s && rc != MDB_NOTFOUND) s = db_fail(t, rc, err, "chunk_tail");
-    if (!s) t->tail_synced = 1;
+    if (!(s = tail_each(t, from, put_tail, &kb->tail, err))) t->tail_synced = 1;
     return s;
 }
 
@@ -616,6 +626,18 @@ typedef struct tail_entry {
     uint64_t id;
 } tail_entry;
 
+typedef struct tail_entries {
+    tail_entry *v;
+    size_t n, cap;
+} tail_entries;
+
+static rk_status add_entry(rk_hash128 h, uint64_t id, void *ctx, rk_error *err) {
+    tail_entries *e = ctx;
+    if (e->n == e->cap) return rk_fail(err, RK_EFORMAT, "chunk_tail holds more entries than it counts");
+    e->v[e->n++] = (tail_entry){{__builtin_bswap64(h.lo), __builtin_bswap64(h.hi)}, h, id};
+    return RK_OK;
+}
+
 static int before(const tail_entry *a, const tail_entry *b) {
     return a->order[0] != b->order[0] ? a->order[0] < b->order[0] : a->order[1] < b->order[1];
 }
@@ -664,28 +686,15 @@ static rk_status tail_fold(rk_kb_txn *t, rk_error *err) {
     size_t n = tail.ms_entries;
     if (n < g_fold_min || n < hashed.ms_entries / 2) return RK_OK;
     /* From the table, not kb->tail, which may hold entries removed by others. */
-    tail_entry *e = malloc(n * sizeof *e);
+    tail_entries read = {malloc(n * sizeof *read.v), 0, n};
+    if (!read.v) return rk_fail(err, RK_ENOMEM, "out of memory");
+    rk_status s = tail_each(t, 0, add_entry, &read, err);
+    tail_entry *e = s ? NULL : sort_by_key(read.v, read.n);
+    size_t m = read.n;
+    free(read.v);
+    if (s) return s;
     if (!e) return rk_fail(err, RK_ENOMEM, "out of memory");
     MDB_cursor *c = NULL;
-    rk_status s = RK_OK;
-    if ((rc = mdb_cursor_open(t->txn, kb->dbi[DB_CHUNK_TAIL], &c))) s = db_fail(t, rc, err, "chunk_tail");
-    size_t m = 0;
-    MDB_val k, v;
-    while (!s && m < n && !(rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))) {
-        if (v.mv_size != 16) {
-            s = rk_fail(err, RK_EFORMAT, "%s: chunk_tail: damaged record", kb->path);
-            break;
-        }
-        rk_hash128 h = hash_of_key(v.mv_data);
-        e[m++] = (tail_entry){{__builtin_bswap64(h.lo), __builtin_bswap64(h.hi)}, h, get_u64(k.mv_data)};
-    }
-    if (!s && rc && rc != MDB_NOTFOUND) s = db_fail(t, rc, err, "chunk_tail");
-    if (c) mdb_cursor_close(c);
-    tail_entry *sorted = s ? NULL : sort_by_key(e, m);
-    free(e);
-    if (s) return s;
-    if (!(e = sorted)) return rk_fail(err, RK_ENOMEM, "out of memory");
-    c = NULL;
     s = touch(t, err);
     if (!s && (rc = mdb_cursor_open(t->txn, kb->dbi[DB_CHUNK_HASH], &c)))
         s = db_fail(t, rc, err, "chunk_hash");
@@ -1127,7 +1136,6 @@ bad:
     return rk_fail(err, RK_EFORMAT, "%s: chunk %llu: damaged record", t->kb->path, (unsigned long long)id);
 }
 
-/* Writes the record of chunk c under c->id. */
 /* Writes chunk c under c->id; flags: MDB_APPEND for an id above every stored
  * one, which fills pages instead of splitting them in half. */
 static rk_status chunk_put(rk_kb_txn *t, const rk_chunk *c, unsigned flags, rk_error *err) {
