@@ -582,7 +582,7 @@ static rk_status write_doc(rk_kb_txn *txn, writer *w, const prepared *p, rk_erro
         int added = 0;
         if (!w->nd) {
             s = rk_kb_chunk_add(txn, &c, in->hash, &added, err);
-        } else if (rk_kb_chunk_find(txn, in->hash, &c.id, NULL) != RK_OK) {
+        } else if ((s = rk_kb_chunk_find(txn, in->hash, &c.id, err)) == RK_ENOTFOUND) {
             uint64_t near;
             if (rk_neardup_find(w->nd, text, len, &near)) {
                 rep->chunks_near_duplicate++;
